@@ -1,0 +1,4 @@
+//! Who may change the site. For now: admin API tokens for scripts; staff
+//! accounts and sessions arrive with the newsroom.
+
+pub mod tokens;

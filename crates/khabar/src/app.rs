@@ -1,0 +1,188 @@
+//! The application's shared state, built once at start, and the one list of
+//! routers. Each feature module owns its routes; this file only assembles them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Serialize;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::articles::readership::ReadCounter;
+use crate::assets::StaticAssets;
+use crate::cache::PageCache;
+use crate::config::{Config, ConfigError};
+use crate::error::AppError;
+use crate::locale::{LocaleError, ReaderLocale, ShownDate};
+use crate::store::{now_seconds, Store, StoreError};
+use crate::templates::{TemplateError, Templates};
+
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+const MAX_URI_BYTES: usize = 4096;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// No inline script or style anywhere, so the policy can forbid both.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Templates(#[from] TemplateError),
+    #[error(transparent)]
+    Locale(#[from] LocaleError),
+    #[error("cannot read theme files: {0}")]
+    Theme(std::io::Error),
+    #[error("{0}")]
+    DataDir(String),
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub data_dir: Arc<PathBuf>,
+    pub store: Store,
+    pub templates: Arc<Templates>,
+    pub assets: Arc<StaticAssets>,
+    pub locale: Arc<ReaderLocale>,
+    pub pages: Arc<PageCache>,
+    pub reads: Arc<ReadCounter>,
+}
+
+#[derive(Serialize)]
+pub struct SiteView {
+    pub name: String,
+    pub description: String,
+    pub base_url: String,
+    pub today: ShownDate,
+}
+
+impl AppState {
+    pub fn new(config: Config, data_dir: &Path, store: Store) -> Result<Self, StartError> {
+        let theme_dir = config.theme_dir.as_deref();
+        let assets = Arc::new(StaticAssets::load(theme_dir).map_err(StartError::Theme)?);
+        let templates = Arc::new(Templates::load(theme_dir, Arc::clone(&assets))?);
+        let locale = Arc::new(ReaderLocale::new(
+            config.time_zone()?,
+            config.digit_style()?,
+        )?);
+        Ok(AppState {
+            pages: Arc::new(PageCache::new(config.page_cache_bytes)),
+            config: Arc::new(config),
+            data_dir: Arc::new(data_dir.to_path_buf()),
+            store,
+            templates,
+            assets,
+            locale,
+            reads: Arc::new(ReadCounter::default()),
+        })
+    }
+
+    pub fn site_view(&self) -> SiteView {
+        SiteView {
+            name: self.config.site_name.clone(),
+            description: self.config.site_description.clone(),
+            base_url: self.config.base().to_owned(),
+            today: self.locale.date(now_seconds()),
+        }
+    }
+
+    pub fn absolute_url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.base())
+    }
+
+    /// Called after every change to published content.
+    pub fn content_changed(&self) {
+        self.pages.invalidate_all();
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let media = ServeDir::new(state.data_dir.join("media"));
+    Router::new()
+        .merge(crate::sections::router())
+        .merge(crate::articles::router())
+        .route("/healthz", get(healthz))
+        .route(
+            "/static/{fingerprint}/{*name}",
+            get(crate::assets::serve_static),
+        )
+        .nest_service("/media", media)
+        .fallback(not_found)
+        .layer(middleware::from_fn(reject_long_uris))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(CatchPanicLayer::new())
+        // Outside the layers above, so their failures get the same Arabic page or JSON shape.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::error::shape_errors,
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], "ok").into_response(),
+        Err(error) => {
+            tracing::error!(%error, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CACHE_CONTROL, "no-store")],
+                "store unavailable",
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+async fn reject_long_uris(request: Request, next: Next) -> Response {
+    let length = request.uri().path().len() + request.uri().query().map_or(0, str::len);
+    if length > MAX_URI_BYTES {
+        return StatusCode::URI_TOO_LONG.into_response();
+    }
+    next.run(request).await
+}

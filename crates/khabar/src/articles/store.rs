@@ -1,0 +1,458 @@
+//! Article queries. Visible means published with a publication time that has
+//! come; a future `published_at` is how an article is scheduled.
+
+use sqlx::FromRow;
+
+use crate::store::{with_pool, Store, StoreError};
+
+/// The columns every article list needs; a macro so queries stay `&'static str`.
+macro_rules! card_columns {
+    () => {
+        "a.id, a.slug, a.title, a.summary, s.name AS section_name, s.slug AS section_slug, \
+         a.breaking, a.featured_image, a.featured_caption, \
+         COALESCE(a.published_at, a.created_at) AS published_at, a.word_count"
+    };
+}
+
+macro_rules! visible {
+    ($now:literal) => {
+        concat!("a.status = 'published' AND a.published_at <= ", $now)
+    };
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ArticleCard {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub section_name: String,
+    pub section_slug: String,
+    pub breaking: bool,
+    pub featured_image: Option<String>,
+    pub featured_caption: String,
+    pub published_at: i64,
+    pub word_count: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ArticleRow {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub word_count: i64,
+    pub status: String,
+    pub section_id: i64,
+    pub section_name: String,
+    pub section_slug: String,
+    pub breaking: bool,
+    pub featured_image: Option<String>,
+    pub featured_caption: String,
+    pub featured_credit: String,
+    pub published_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ArticleRow {
+    pub fn is_visible(&self, now: i64) -> bool {
+        self.status == "published" && self.published_at.is_some_and(|at| at <= now)
+    }
+}
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct NamedRef {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AttachedName {
+    pub article_id: i64,
+    pub name: String,
+    pub slug: String,
+}
+
+/// Which published articles a list shows; slugs as stored.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub section: Option<String>,
+    pub tag: Option<String>,
+    pub author: Option<String>,
+}
+
+/// What a write stores; names are resolved (and created) inside the transaction.
+#[derive(Debug, Clone)]
+pub struct ArticleWrite {
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub word_count: i64,
+    pub status: String,
+    pub section: NewName,
+    pub tags: Vec<NewName>,
+    pub authors: Vec<NewName>,
+    pub breaking: bool,
+    pub featured_image: Option<String>,
+    pub featured_caption: String,
+    pub featured_credit: String,
+    pub published_at: Option<i64>,
+}
+
+/// A section, tag or author named by a writer: matched by slug so spelling
+/// variants that fold alike ("الأسد", "الاسد") land on the same row.
+#[derive(Debug, Clone)]
+pub struct NewName {
+    pub name: String,
+    pub slug: String,
+}
+
+/// Inserts the name unless its slug exists, then returns the row's id.
+macro_rules! resolve_name {
+    ($tx:expr, $table:literal, $name:expr, $now:expr) => {{
+        sqlx::query(concat!(
+            "INSERT INTO ",
+            $table,
+            " (name, slug, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+        ))
+        .bind(&$name.name)
+        .bind(&$name.slug)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?;
+        sqlx::query_scalar::<_, i64>(concat!(
+            "SELECT id FROM ",
+            $table,
+            " WHERE slug = $1 OR name = $2"
+        ))
+        .bind(&$name.slug)
+        .bind(&$name.name)
+        .fetch_one(&mut *$tx)
+        .await?
+    }};
+}
+
+/// Writes the article's tag and author links, replacing any earlier ones.
+macro_rules! write_links {
+    ($tx:expr, $article_id:expr, $write:expr, $now:expr) => {{
+        sqlx::query("DELETE FROM article_tags WHERE article_id = $1")
+            .bind($article_id)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query("DELETE FROM article_authors WHERE article_id = $1")
+            .bind($article_id)
+            .execute(&mut *$tx)
+            .await?;
+        for tag in &$write.tags {
+            let tag_id = resolve_name!($tx, "tags", tag, $now);
+            sqlx::query("INSERT INTO article_tags (article_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind($article_id)
+                .bind(tag_id)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        for (position, author) in $write.authors.iter().enumerate() {
+            let author_id = resolve_name!($tx, "authors", author, $now);
+            sqlx::query(
+                "INSERT INTO article_authors (article_id, author_id, position) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind($article_id)
+            .bind(author_id)
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
+impl Store {
+    pub async fn create_article(&self, write: &ArticleWrite, now: i64) -> Result<i64, StoreError> {
+        let id = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let section_id = resolve_name!(tx, "sections", write.section, now);
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO articles (slug, title, summary, body_markdown, body_html, word_count, status, \
+                 section_id, breaking, featured_image, featured_caption, featured_credit, published_at, \
+                 created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id",
+            )
+            .bind(&write.slug)
+            .bind(&write.title)
+            .bind(&write.summary)
+            .bind(&write.body_markdown)
+            .bind(&write.body_html)
+            .bind(write.word_count)
+            .bind(&write.status)
+            .bind(section_id)
+            .bind(write.breaking)
+            .bind(&write.featured_image)
+            .bind(&write.featured_caption)
+            .bind(&write.featured_credit)
+            .bind(write.published_at)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            write_links!(tx, id, write, now);
+            tx.commit().await?;
+            Ok::<i64, sqlx::Error>(id)
+        })?;
+        Ok(id)
+    }
+
+    /// Replaces an article's content; false when no such article exists.
+    pub async fn update_article(
+        &self,
+        id: i64,
+        write: &ArticleWrite,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let found = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let section_id = resolve_name!(tx, "sections", write.section, now);
+            let updated = sqlx::query(
+                "UPDATE articles SET slug = $1, title = $2, summary = $3, body_markdown = $4, body_html = $5, \
+                 word_count = $6, status = $7, section_id = $8, breaking = $9, featured_image = $10, \
+                 featured_caption = $11, featured_credit = $12, published_at = $13, updated_at = $14 \
+                 WHERE id = $15",
+            )
+            .bind(&write.slug)
+            .bind(&write.title)
+            .bind(&write.summary)
+            .bind(&write.body_markdown)
+            .bind(&write.body_html)
+            .bind(write.word_count)
+            .bind(&write.status)
+            .bind(section_id)
+            .bind(write.breaking)
+            .bind(&write.featured_image)
+            .bind(&write.featured_caption)
+            .bind(&write.featured_credit)
+            .bind(write.published_at)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated == 0 {
+                tx.rollback().await?;
+                Ok::<bool, sqlx::Error>(false)
+            } else {
+                write_links!(tx, id, write, now);
+                tx.commit().await?;
+                Ok(true)
+            }
+        })?;
+        Ok(found)
+    }
+
+    pub async fn delete_article(&self, id: i64) -> Result<bool, StoreError> {
+        let deleted = with_pool!(self, pool => sqlx::query("DELETE FROM articles WHERE id = $1")
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(deleted > 0)
+    }
+
+    pub async fn article_by_id(&self, id: i64) -> Result<Option<ArticleRow>, StoreError> {
+        const SQL: &str = "SELECT a.id, a.slug, a.title, a.summary, a.body_markdown, a.body_html, a.word_count, \
+             a.status, a.section_id, s.name AS section_name, s.slug AS section_slug, a.breaking, \
+             a.featured_image, a.featured_caption, a.featured_credit, a.published_at, a.created_at, a.updated_at \
+             FROM articles a JOIN sections s ON s.id = a.section_id WHERE a.id = $1";
+        let row = with_pool!(self, pool => sqlx::query_as::<_, ArticleRow>(SQL).bind(id).fetch_optional(pool).await)?;
+        Ok(row)
+    }
+
+    pub async fn tags_of(&self, article_ids: &[i64]) -> Result<Vec<AttachedName>, StoreError> {
+        self.attached_names(
+            "SELECT l.article_id, t.name, t.slug FROM article_tags l JOIN tags t ON t.id = l.tag_id \
+             WHERE l.article_id IN (",
+            ") ORDER BY t.name",
+            article_ids,
+        )
+        .await
+    }
+
+    pub async fn authors_of(&self, article_ids: &[i64]) -> Result<Vec<AttachedName>, StoreError> {
+        self.attached_names(
+            "SELECT l.article_id, t.name, t.slug FROM article_authors l JOIN authors t ON t.id = l.author_id \
+             WHERE l.article_id IN (",
+            ") ORDER BY l.position",
+            article_ids,
+        )
+        .await
+    }
+
+    async fn attached_names(
+        &self,
+        head: &'static str,
+        tail: &'static str,
+        article_ids: &[i64],
+    ) -> Result<Vec<AttachedName>, StoreError> {
+        if article_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = with_pool!(self, pool => {
+            let mut query = sqlx::QueryBuilder::new(head);
+            let mut ids = query.separated(", ");
+            for id in article_ids {
+                ids.push_bind(*id);
+            }
+            query.push(tail);
+            query.build_query_as::<AttachedName>().fetch_all(pool).await
+        })?;
+        Ok(rows)
+    }
+
+    /// One page of visible articles, newest first, and how many there are in all.
+    pub async fn list_articles(
+        &self,
+        filter: &ListFilter,
+        now: i64,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<ArticleCard>, i64), StoreError> {
+        const WHERE: &str = concat!(
+            " FROM articles a JOIN sections s ON s.id = a.section_id WHERE ",
+            visible!("$1"),
+            " AND ($2 IS NULL OR s.slug = $2)",
+            " AND ($3 IS NULL OR EXISTS (SELECT 1 FROM article_tags l JOIN tags t ON t.id = l.tag_id \
+               WHERE l.article_id = a.id AND t.slug = $3))",
+            " AND ($4 IS NULL OR EXISTS (SELECT 1 FROM article_authors l JOIN authors t ON t.id = l.author_id \
+               WHERE l.article_id = a.id AND t.slug = $4))"
+        );
+        let list_sql = format!(
+            "SELECT {}{WHERE} ORDER BY a.published_at DESC, a.id DESC LIMIT $5 OFFSET $6",
+            card_columns!()
+        );
+        let count_sql = format!("SELECT COUNT(*){WHERE}");
+        let (cards, total) = with_pool!(self, pool => {
+            let cards = sqlx::query_as::<_, ArticleCard>(&list_sql)
+                .bind(now)
+                .bind(&filter.section)
+                .bind(&filter.tag)
+                .bind(&filter.author)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(pool)
+                .await?;
+            let total: i64 = sqlx::query_scalar(&count_sql)
+                .bind(now)
+                .bind(&filter.section)
+                .bind(&filter.tag)
+                .bind(&filter.author)
+                .fetch_one(pool)
+                .await?;
+            Ok::<_, sqlx::Error>((cards, total))
+        })?;
+        Ok((cards, total))
+    }
+
+    /// Articles most read since `since_day` (days since the epoch).
+    pub async fn most_read(
+        &self,
+        now: i64,
+        since_day: i64,
+        limit: i64,
+    ) -> Result<Vec<(ArticleCard, i64)>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            card_columns!(),
+            ", r.total_reads FROM articles a JOIN sections s ON s.id = a.section_id \
+             JOIN (SELECT article_id, CAST(SUM(reads) AS BIGINT) AS total_reads FROM article_reads \
+                   WHERE day >= $2 GROUP BY article_id) r ON r.article_id = a.id \
+             WHERE ",
+            visible!("$1"),
+            " ORDER BY r.total_reads DESC, a.published_at DESC LIMIT $3"
+        );
+        #[derive(FromRow)]
+        struct Ranked {
+            #[sqlx(flatten)]
+            card: ArticleCard,
+            total_reads: i64,
+        }
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, Ranked>(SQL)
+            .bind(now)
+            .bind(since_day)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.card, row.total_reads))
+            .collect())
+    }
+
+    /// Articles related to one: shared tags weigh most, then the same section,
+    /// then closeness in time to the article itself.
+    pub async fn related_articles(
+        &self,
+        article_id: i64,
+        section_id: i64,
+        reference_time: i64,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<ArticleCard>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT * FROM (SELECT ",
+            card_columns!(),
+            ", 3.0 * (SELECT COUNT(*) FROM article_tags mine JOIN article_tags theirs ON theirs.tag_id = mine.tag_id \
+                    WHERE mine.article_id = $1 AND theirs.article_id = a.id) \
+               + CASE WHEN a.section_id = $2 THEN 2.0 ELSE 0.0 END \
+               + 1.0 / (1.0 + ABS(a.published_at - $3) / 604800.0) AS relevance \
+             FROM articles a JOIN sections s ON s.id = a.section_id \
+             WHERE a.id <> $1 AND ",
+            visible!("$4"),
+            ") ranked ORDER BY relevance DESC, published_at DESC, id DESC LIMIT $5"
+        );
+        let cards = with_pool!(self, pool => sqlx::query_as::<_, ArticleCard>(SQL)
+            .bind(article_id)
+            .bind(section_id)
+            .bind(reference_time)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        Ok(cards)
+    }
+
+    /// Adds counted reads; reads of articles deleted meanwhile are dropped.
+    pub async fn add_reads(&self, reads: &[(i64, i64, i64)]) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for (article_id, day, count) in reads {
+                sqlx::query(
+                    "INSERT INTO article_reads (article_id, day, reads) \
+                     SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM articles WHERE id = $1) \
+                     ON CONFLICT (article_id, day) DO UPDATE SET reads = article_reads.reads + excluded.reads",
+                )
+                .bind(article_id)
+                .bind(day)
+                .bind(count)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+
+    /// Whether any article became visible in (after, until]: scheduled publication.
+    pub async fn published_between(&self, after: i64, until: i64) -> Result<bool, StoreError> {
+        let count: i64 = with_pool!(self, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM articles WHERE status = 'published' AND published_at > $1 AND published_at <= $2",
+        )
+        .bind(after)
+        .bind(until)
+        .fetch_one(pool)
+        .await)?;
+        Ok(count > 0)
+    }
+}

@@ -1,0 +1,335 @@
+//! Rendered public pages, kept with their gzip and brotli encodings computed
+//! once, so a hit costs a map lookup and a reference-counted clone.
+//!
+//! Correctness comes first: every content change clears the cache (see
+//! `invalidate_all`), and entries that show time-dependent content carry an
+//! expiry. Finer, tag-based invalidation is a later step.
+
+pub mod render;
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+pub struct CachedPage {
+    identity: Bytes,
+    gzip: Bytes,
+    brotli: Bytes,
+    etag: String,
+    etag_gzip: HeaderValue,
+    etag_brotli: HeaderValue,
+    etag_identity: HeaderValue,
+    expires_at: Option<Instant>,
+    /// For article pages: the canonical path a request must match to be served.
+    pub canonical_path: Option<String>,
+}
+
+impl CachedPage {
+    /// Compresses once; meant to run off the async executor.
+    pub fn build(html: String, max_age: Option<Duration>, canonical_path: Option<String>) -> Self {
+        let identity = Bytes::from(html);
+        let digest = Sha256::digest(&identity);
+        let etag: String = digest
+            .iter()
+            .take(12)
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        let gzip = {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            // Writing to a Vec cannot fail.
+            let _ = encoder.write_all(&identity);
+            Bytes::from(encoder.finish().unwrap_or_default())
+        };
+        let brotli = {
+            let mut output = Vec::new();
+            let parameters = brotli::enc::BrotliEncoderParams {
+                quality: 10,
+                ..Default::default()
+            };
+            let _ = brotli::BrotliCompress(&mut identity.as_ref(), &mut output, &parameters);
+            Bytes::from(output)
+        };
+        let header_value = |suffix: &str| {
+            HeaderValue::from_str(&format!("\"{etag}{suffix}\""))
+                .unwrap_or(HeaderValue::from_static("\"x\""))
+        };
+        CachedPage {
+            etag_identity: header_value(""),
+            etag_gzip: header_value("-gz"),
+            etag_brotli: header_value("-br"),
+            etag,
+            identity,
+            gzip,
+            brotli,
+            expires_at: max_age.map(|age| Instant::now() + age),
+            canonical_path,
+        }
+    }
+
+    pub fn size(&self) -> usize {
+        self.identity.len() + self.gzip.len() + self.brotli.len()
+    }
+
+    fn is_fresh(&self, now: Instant) -> bool {
+        self.expires_at.is_none_or(|at| now < at)
+    }
+
+    /// Answers a request: the best encoding the client accepts, or 304 when
+    /// it already holds these bytes.
+    pub fn respond(&self, request_headers: &HeaderMap) -> Response {
+        let encoding = preferred_encoding(request_headers);
+        let (body, etag, content_encoding) = match encoding {
+            Encoding::Brotli => (&self.brotli, &self.etag_brotli, Some("br")),
+            Encoding::Gzip => (&self.gzip, &self.etag_gzip, Some("gzip")),
+            Encoding::Identity => (&self.identity, &self.etag_identity, None),
+        };
+        let not_modified = request_headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.trim() == "*" || value.contains(self.etag.as_str()));
+        let mut response = if not_modified {
+            let mut response = Response::new(Body::empty());
+            *response.status_mut() = StatusCode::NOT_MODIFIED;
+            response
+        } else {
+            Response::new(Body::from(body.clone()))
+        };
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        if let Some(content_encoding) = content_encoding {
+            headers.insert(
+                header::CONTENT_ENCODING,
+                HeaderValue::from_static(content_encoding),
+            );
+        }
+        headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        headers.insert(header::ETAG, etag.clone());
+        // Browsers may keep the page but must ask again; the ETag makes that a cheap 304.
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=0, must-revalidate"),
+        );
+        response
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Brotli,
+    Gzip,
+    Identity,
+}
+
+/// Brotli, then gzip, unless the client refused them with `q=0`.
+pub fn preferred_encoding(headers: &HeaderMap) -> Encoding {
+    let Some(accepted) = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return Encoding::Identity;
+    };
+    let mut brotli = false;
+    let mut gzip = false;
+    for item in accepted.split(',') {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let refused = parts.any(|parameter| {
+            let parameter = parameter.trim();
+            parameter
+                .strip_prefix("q=")
+                .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+        });
+        if refused {
+            continue;
+        }
+        if name.eq_ignore_ascii_case("br") {
+            brotli = true;
+        } else if name.eq_ignore_ascii_case("gzip") || name == "*" {
+            gzip = true;
+        }
+    }
+    if brotli {
+        Encoding::Brotli
+    } else if gzip {
+        Encoding::Gzip
+    } else {
+        Encoding::Identity
+    }
+}
+
+struct Entries {
+    map: HashMap<String, Arc<CachedPage>>,
+    order: VecDeque<String>,
+    bytes: usize,
+    generation: u64,
+}
+
+pub struct PageCache {
+    entries: Mutex<Entries>,
+    max_bytes: usize,
+}
+
+impl PageCache {
+    pub fn new(max_bytes: u64) -> Self {
+        PageCache {
+            entries: Mutex::new(Entries {
+                map: HashMap::new(),
+                order: VecDeque::new(),
+                bytes: 0,
+                generation: 0,
+            }),
+            max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<Arc<CachedPage>> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries
+            .map
+            .get(key)
+            .filter(|page| page.is_fresh(Instant::now()))
+            .cloned()
+    }
+
+    /// The generation to pass to `insert`: a page rendered before an
+    /// invalidation must not be stored after it.
+    pub fn generation(&self) -> u64 {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .generation
+    }
+
+    pub fn insert(
+        &self,
+        key: String,
+        page: CachedPage,
+        rendered_in_generation: u64,
+    ) -> Arc<CachedPage> {
+        let page = Arc::new(page);
+        let size = page.size();
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if rendered_in_generation != entries.generation || size > self.max_bytes {
+            return page;
+        }
+        if let Some(previous) = entries.map.insert(key.clone(), Arc::clone(&page)) {
+            entries.bytes -= previous.size();
+        } else {
+            entries.order.push_back(key);
+        }
+        entries.bytes += size;
+        while entries.bytes > self.max_bytes {
+            let Some(oldest) = entries.order.pop_front() else {
+                break;
+            };
+            if let Some(evicted) = entries.map.remove(&oldest) {
+                entries.bytes -= evicted.size();
+            }
+        }
+        page
+    }
+
+    pub fn invalidate_all(&self) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.map.clear();
+        entries.order.clear();
+        entries.bytes = 0;
+        entries.generation += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn headers(accept_encoding: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(accept_encoding).unwrap(),
+        );
+        headers
+    }
+
+    #[test]
+    fn encoding_negotiation_respects_refusals() {
+        assert_eq!(
+            preferred_encoding(&headers("gzip, deflate, br")),
+            Encoding::Brotli
+        );
+        assert_eq!(preferred_encoding(&headers("gzip")), Encoding::Gzip);
+        assert_eq!(
+            preferred_encoding(&headers("br;q=0, gzip;q=0.5")),
+            Encoding::Gzip
+        );
+        assert_eq!(preferred_encoding(&headers("identity")), Encoding::Identity);
+        assert_eq!(preferred_encoding(&HeaderMap::new()), Encoding::Identity);
+    }
+
+    #[test]
+    fn a_page_rendered_before_an_invalidation_is_not_kept() {
+        let cache = PageCache::new(1 << 20);
+        let generation = cache.generation();
+        cache.invalidate_all();
+        cache.insert(
+            "home".into(),
+            CachedPage::build("<p>old</p>".into(), None, None),
+            generation,
+        );
+        assert!(cache.get("home").is_none());
+        let generation = cache.generation();
+        cache.insert(
+            "home".into(),
+            CachedPage::build("<p>new</p>".into(), None, None),
+            generation,
+        );
+        assert!(cache.get("home").is_some());
+    }
+
+    #[test]
+    fn the_memory_cap_evicts_oldest_first() {
+        let page = || CachedPage::build("ا".repeat(4000), None, None);
+        let one_page = page().size();
+        let cache = PageCache::new((one_page * 2) as u64);
+        for key in ["a", "b", "c"] {
+            cache.insert(key.into(), page(), cache.generation());
+        }
+        assert!(cache.get("a").is_none());
+        assert!(cache.get("b").is_some() && cache.get("c").is_some());
+    }
+
+    #[test]
+    fn expired_pages_are_not_served() {
+        let cache = PageCache::new(1 << 20);
+        cache.insert(
+            "x".into(),
+            CachedPage::build("x".into(), Some(Duration::ZERO), None),
+            0,
+        );
+        assert!(cache.get("x").is_none());
+    }
+}

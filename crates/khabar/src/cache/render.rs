@@ -1,0 +1,62 @@
+//! The one path public pages take: serve from the cache, or render once,
+//! compress off the async threads, keep it, and serve it.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::app::AppState;
+use crate::cache::CachedPage;
+use crate::error::AppError;
+use crate::store::now_seconds;
+
+pub struct RenderedPage {
+    pub html: String,
+    /// How long the page stays right by itself (content that changes with time).
+    pub max_age: Option<Duration>,
+    pub canonical_path: Option<String>,
+}
+
+impl RenderedPage {
+    pub fn new(html: String) -> Self {
+        RenderedPage {
+            html,
+            max_age: None,
+            canonical_path: None,
+        }
+    }
+}
+
+pub async fn cached_or_render<F, Fut>(
+    state: &AppState,
+    key: String,
+    render: F,
+) -> Result<Arc<CachedPage>, AppError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<RenderedPage, AppError>>,
+{
+    if let Some(page) = state.pages.get(&key) {
+        return Ok(page);
+    }
+    let generation = state.pages.generation();
+    let rendered = render().await?;
+    // Every page shows today's date in its masthead, so none outlives the day.
+    let until_midnight = Duration::from_secs(
+        state
+            .locale
+            .seconds_until_midnight(now_seconds())
+            .unsigned_abs(),
+    );
+    let max_age = Some(
+        rendered
+            .max_age
+            .map_or(until_midnight, |age| age.min(until_midnight)),
+    );
+    let page = tokio::task::spawn_blocking(move || {
+        CachedPage::build(rendered.html, max_age, rendered.canonical_path)
+    })
+    .await
+    .map_err(|error| AppError::Internal(format!("page compression failed: {error}")))?;
+    Ok(state.pages.insert(key, page, generation))
+}

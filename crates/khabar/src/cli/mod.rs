@@ -1,0 +1,86 @@
+//! The command line: one file per subcommand.
+
+mod demo;
+mod serve;
+mod token;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "khabar",
+    version,
+    about = "An Arabic-first news publishing platform"
+)]
+pub struct Command {
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Action {
+    /// Create a demo news site in DIR (when DIR is new) and serve it.
+    Demo(demo::Options),
+    /// Serve a site; a new DIR becomes an empty site.
+    Serve(serve::Options),
+    /// Manage admin API tokens.
+    #[command(subcommand)]
+    Token(token::Action),
+}
+
+/// Where a site lives and which database it uses.
+#[derive(Debug, clap::Args)]
+pub struct SiteOptions {
+    /// The site's data folder (khabar.toml, khabar.db, media/).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Keep the site's data in this database instead of DIR/khabar.db (postgres://…).
+    #[arg(long, value_name = "URL", env = "KHABAR_DATABASE_URL")]
+    pub database: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Start(#[from] crate::app::StartError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Demo(#[from] crate::demo::DemoError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("server failed: {0}")]
+    Serve(std::io::Error),
+    #[error("{0}")]
+    Usage(String),
+}
+
+pub async fn run(command: Command) -> Result<(), CliError> {
+    match command.action {
+        Action::Demo(options) => demo::run(options).await,
+        Action::Serve(options) => serve::run(options).await,
+        Action::Token(action) => token::run(action).await,
+    }
+}
+
+/// Request and job logs go to stderr; `KHABAR_LOG_FORMAT=json` for log shippers,
+/// `RUST_LOG` to choose levels.
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let json = std::env::var("KHABAR_LOG_FORMAT").is_ok_and(|format| format == "json");
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}

@@ -1,0 +1,226 @@
+//! Site configuration, read once at start: defaults, then `khabar.toml` in the
+//! data folder, then `KHABAR_*` environment variables (one per key).
+
+use std::path::{Path, PathBuf};
+
+use khabar_arabic::DigitStyle;
+use serde::{Deserialize, Serialize};
+
+pub const CONFIG_FILE: &str = "khabar.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Shown in the masthead, titles and feeds.
+    pub site_name: String,
+    pub site_description: String,
+    /// Absolute URL the site is reached at; used for canonical links.
+    pub base_url: String,
+    /// IANA time zone in which dates are shown to readers.
+    pub timezone: String,
+    /// "latin" or "arabic" (Arabic-Indic) digits in everything shown to readers.
+    pub digits: String,
+    /// Articles per list page.
+    pub page_size: u32,
+    /// Memory the rendered-page cache may use, in bytes.
+    pub page_cache_bytes: u64,
+    /// A folder whose templates and static files override the built-in ones.
+    pub theme_dir: Option<PathBuf>,
+    /// A `postgres://` URL to keep the site's data in PostgreSQL instead of `khabar.db`.
+    pub database_url: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            site_name: "خبر".to_owned(),
+            site_description: "أخبار محلية وعربية ودولية على مدار الساعة".to_owned(),
+            base_url: "http://127.0.0.1:8080".to_owned(),
+            timezone: "Asia/Damascus".to_owned(),
+            digits: "latin".to_owned(),
+            page_size: 12,
+            page_cache_bytes: 128 * 1024 * 1024,
+            theme_dir: None,
+            database_url: None,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `DIR/khabar.toml` when present, then applies the environment.
+    pub fn load(data_dir: &Path) -> Result<Self, ConfigError> {
+        Self::load_with_env(data_dir, std::env::vars())
+    }
+
+    pub fn load_with_env(
+        data_dir: &Path,
+        environment: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let path = data_dir.join(CONFIG_FILE);
+        let mut table = match std::fs::read_to_string(&path) {
+            Ok(text) => text
+                .parse::<toml::Table>()
+                .map_err(|error| ConfigError::Syntax {
+                    path: path.clone(),
+                    message: error.message().to_owned(),
+                })?,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        let known_keys = default_table();
+        for (name, value) in environment {
+            let Some(key) = name.strip_prefix("KHABAR_") else {
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            // Only keys the file could hold: other KHABAR_ variables belong to other concerns.
+            let is_known =
+                known_keys.contains_key(&key) || key == "theme_dir" || key == "database_url";
+            if !is_known {
+                continue;
+            }
+            let typed = match known_keys.get(&key) {
+                Some(toml::Value::Integer(_)) => value
+                    .trim()
+                    .parse::<i64>()
+                    .map(toml::Value::Integer)
+                    .map_err(|_| {
+                        ConfigError::Invalid(format!(
+                            "{name} must be a whole number, got '{value}'"
+                        ))
+                    })?,
+                _ => toml::Value::String(value),
+            };
+            table.insert(key, typed);
+        }
+        let config: Config =
+            table
+                .try_into()
+                .map_err(|error: toml::de::Error| ConfigError::Syntax {
+                    path,
+                    message: error.message().to_owned(),
+                })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.time_zone()?;
+        self.digit_style()?;
+        if self.page_size == 0 || self.page_size > 100 {
+            return Err(ConfigError::Invalid(
+                "page_size must be between 1 and 100".to_owned(),
+            ));
+        }
+        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid(format!(
+                "base_url must start with http:// or https://, got '{}'",
+                self.base_url
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn time_zone(&self) -> Result<jiff::tz::TimeZone, ConfigError> {
+        jiff::tz::TimeZone::get(&self.timezone).map_err(|_| {
+            ConfigError::Invalid(format!(
+                "unknown time zone '{}' (key timezone)",
+                self.timezone
+            ))
+        })
+    }
+
+    pub fn digit_style(&self) -> Result<DigitStyle, ConfigError> {
+        self.digits.parse::<DigitStyle>().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "digits must be 'latin' or 'arabic', got '{}'",
+                self.digits
+            ))
+        })
+    }
+
+    /// The base URL without a trailing slash, ready to prefix paths.
+    pub fn base(&self) -> &str {
+        self.base_url.trim_end_matches('/')
+    }
+
+    /// Writes a starting `khabar.toml` for a new site.
+    pub fn write_new(&self, data_dir: &Path) -> Result<(), ConfigError> {
+        let path = data_dir.join(CONFIG_FILE);
+        let text = format!(
+            "# khabar site configuration. Any key can be overridden by KHABAR_<KEY> in the environment.\n{}",
+            toml::to_string_pretty(self).map_err(|error| ConfigError::Invalid(error.to_string()))?
+        );
+        std::fs::write(&path, text).map_err(|source| ConfigError::Write { path, source })
+    }
+}
+
+fn default_table() -> toml::Table {
+    toml::Table::try_from(Config::default()).unwrap_or_default()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_file_and_ignores_foreign_variables() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "site_name = \"من الملف\"\npage_size = 5\n",
+        )
+        .unwrap();
+        let config = Config::load_with_env(
+            dir.path(),
+            [
+                ("KHABAR_PAGE_SIZE".to_owned(), "7".to_owned()),
+                ("KHABAR_DIGITS".to_owned(), "arabic".to_owned()),
+                ("KHABAR_PASSWORD".to_owned(), "not a config key".to_owned()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.site_name, "من الملف");
+        assert_eq!(config.page_size, 7);
+        assert_eq!(config.digit_style().unwrap(), DigitStyle::Arabic);
+    }
+
+    #[test]
+    fn bad_values_are_reported_precisely() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = Config::load_with_env(
+            dir.path(),
+            [("KHABAR_TIMEZONE".to_owned(), "Mars/Olympus".to_owned())],
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("Mars/Olympus"), "{error}");
+        let error = Config::load_with_env(
+            dir.path(),
+            [("KHABAR_PAGE_SIZE".to_owned(), "many".to_owned())],
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("KHABAR_PAGE_SIZE"), "{error}");
+        std::fs::write(dir.path().join(CONFIG_FILE), "site_nam = 1\n").unwrap();
+        let error = Config::load_with_env(dir.path(), []).unwrap_err();
+        assert!(error.to_string().contains("site_nam"), "{error}");
+    }
+}

@@ -1,0 +1,40 @@
+//! Work the server does by itself, on a timer: writing counted reads and
+//! noticing scheduled articles whose time has come (their pages must change
+//! even though nobody edited anything).
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::app::AppState;
+use crate::store::now_seconds;
+
+const TICK: Duration = Duration::from_secs(5);
+
+pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let mut last_check = now_seconds();
+    let mut interval = tokio::time::interval(TICK);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        let now = now_seconds();
+        if let Err(error) = state.reads.flush(&state.store, now).await {
+            tracing::warn!(%error, "could not record reads; will retry");
+        }
+        match state.store.published_between(last_check, now).await {
+            Ok(true) => {
+                tracing::info!("scheduled articles went live; refreshing pages");
+                state.content_changed();
+                last_check = now;
+            }
+            Ok(false) => last_check = now,
+            Err(error) => tracing::warn!(%error, "could not check scheduled articles"),
+        }
+    }
+    if let Err(error) = state.reads.flush(&state.store, now_seconds()).await {
+        tracing::warn!(%error, "could not record the last reads before stopping");
+    }
+}

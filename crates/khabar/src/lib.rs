@@ -1,0 +1,19 @@
+//! khabar: an Arabic-first news publishing platform in one binary.
+
+pub mod accounts;
+pub mod app;
+pub mod articles;
+pub mod assets;
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod jobs;
+pub mod locale;
+pub mod sections;
+pub mod server;
+pub mod site;
+pub mod store;
+pub mod templates;
+pub mod web;

@@ -1,0 +1,48 @@
+//! The ways into the news: the home page, section, tag and author pages, and
+//! their content API lists.
+
+pub mod api;
+pub mod pages;
+pub mod store;
+
+use axum::routing::get;
+use axum::Router;
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::web::encode_path_segment;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/section/{slug}", get(pages::section_page))
+        .route("/tag/{slug}", get(pages::tag_page))
+        .route("/author/{slug}", get(pages::author_page))
+        .route("/api/content/sections", get(api::sections))
+        .route("/api/content/tags", get(api::tags))
+        .route("/api/content/authors", get(api::authors))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NavItem {
+    pub name: String,
+    pub slug: String,
+    pub url: String,
+}
+
+/// The masthead's section links, in the newsroom's order; empty sections are left out.
+pub async fn navigation(state: &AppState, now: i64) -> Result<Vec<NavItem>, AppError> {
+    Ok(state
+        .store
+        .sections(now)
+        .await?
+        .into_iter()
+        .filter(|section| section.article_count > 0)
+        .map(|section| NavItem {
+            url: format!("/section/{}", encode_path_segment(&section.slug)),
+            name: section.name,
+            slug: section.slug,
+        })
+        .collect())
+}

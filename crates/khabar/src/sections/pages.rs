@@ -1,0 +1,295 @@
+//! The home page and the section, tag and author lists, all served from the
+//! page cache.
+
+use std::time::Duration;
+
+use axum::extract::{RawPathParams, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::articles::readership::day_number;
+use crate::articles::store::ListFilter;
+use crate::articles::views::{card_view, CardView};
+use crate::cache::render::{cached_or_render, RenderedPage};
+use crate::error::AppError;
+use crate::sections::navigation;
+use crate::store::now_seconds;
+use crate::web::{decode_path_segment, encode_path_segment, page_count, page_number, query_params};
+use khabar_arabic::plural;
+
+const LATEST_COUNT: i64 = 8;
+const SECTION_BLOCK_COUNT: i64 = 4;
+const MOST_READ_COUNT: i64 = 5;
+const MOST_READ_DAYS: i64 = 7;
+/// A breaking story leads the home page for this long.
+const BREAKING_LEAD_SECONDS: i64 = 24 * 3600;
+/// "Most read" moves as readers read; the home page is rebuilt this often for it.
+const HOME_MAX_AGE: Duration = Duration::from_secs(120);
+
+#[derive(Serialize)]
+struct SectionBlock {
+    name: String,
+    url: String,
+    articles: Vec<CardView>,
+}
+
+#[derive(Serialize)]
+struct MostRead {
+    article: CardView,
+    reads: String,
+}
+
+pub async fn home(
+    State(state): State<AppState>,
+    request_headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let page = cached_or_render(&state, "home".to_owned(), || render_home(&state)).await?;
+    Ok(page.respond(&request_headers))
+}
+
+async fn render_home(state: &AppState) -> Result<RenderedPage, AppError> {
+    let now = now_seconds();
+    let everything = ListFilter::default();
+    let (latest, _) = state
+        .store
+        .list_articles(&everything, now, 0, LATEST_COUNT + 1)
+        .await?;
+    let top_index = latest
+        .iter()
+        .position(|card| card.breaking && now - card.published_at < BREAKING_LEAD_SECONDS)
+        .unwrap_or(0);
+    let top = latest.get(top_index).map(|card| card_view(state, card));
+    let latest: Vec<CardView> = latest
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| *index != top_index)
+        .take(usize::try_from(LATEST_COUNT).unwrap_or(8))
+        .map(|(_, card)| card_view(state, card))
+        .collect();
+    let sections = navigation(state, now).await?;
+    let mut blocks = Vec::with_capacity(sections.len());
+    for section in &sections {
+        let filter = ListFilter {
+            section: Some(section.slug.clone()),
+            ..ListFilter::default()
+        };
+        let (cards, _) = state
+            .store
+            .list_articles(&filter, now, 0, SECTION_BLOCK_COUNT)
+            .await?;
+        blocks.push(SectionBlock {
+            name: section.name.clone(),
+            url: section.url.clone(),
+            articles: cards.iter().map(|card| card_view(state, card)).collect(),
+        });
+    }
+    let most_read: Vec<MostRead> = state
+        .store
+        .most_read(now, day_number(now) - MOST_READ_DAYS, MOST_READ_COUNT)
+        .await?
+        .iter()
+        .map(|(card, reads)| MostRead {
+            article: card_view(state, card),
+            reads: state.locale.count(reads.unsigned_abs(), &plural::READS),
+        })
+        .collect();
+    let html = state.templates.render(
+        "home.html",
+        minijinja::context! {
+            site => state.site_view(),
+            sections => sections,
+            current_section => "",
+            top => top,
+            latest => latest,
+            blocks => blocks,
+            most_read => most_read,
+        },
+    )?;
+    Ok(RenderedPage {
+        html,
+        max_age: Some(HOME_MAX_AGE),
+        canonical_path: Some("/".to_owned()),
+    })
+}
+
+#[derive(Clone, Copy)]
+enum ListKind {
+    Section,
+    Tag,
+    Author,
+}
+
+impl ListKind {
+    fn path_word(self) -> &'static str {
+        match self {
+            ListKind::Section => "section",
+            ListKind::Tag => "tag",
+            ListKind::Author => "author",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Pagination {
+    page: u32,
+    pages: u32,
+    label: String,
+    previous_url: Option<String>,
+    next_url: Option<String>,
+}
+
+pub async fn section_page(
+    state: State<AppState>,
+    params: RawPathParams,
+    uri: Uri,
+    request_headers: HeaderMap,
+) -> Result<Response, AppError> {
+    list_page(state, params, uri, request_headers, ListKind::Section).await
+}
+
+pub async fn tag_page(
+    state: State<AppState>,
+    params: RawPathParams,
+    uri: Uri,
+    request_headers: HeaderMap,
+) -> Result<Response, AppError> {
+    list_page(state, params, uri, request_headers, ListKind::Tag).await
+}
+
+pub async fn author_page(
+    state: State<AppState>,
+    params: RawPathParams,
+    uri: Uri,
+    request_headers: HeaderMap,
+) -> Result<Response, AppError> {
+    list_page(state, params, uri, request_headers, ListKind::Author).await
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    uri: Uri,
+    request_headers: HeaderMap,
+    kind: ListKind,
+) -> Result<Response, AppError> {
+    let slug = params
+        .iter()
+        .find(|(key, _)| *key == "slug")
+        .and_then(|(_, value)| decode_path_segment(value))
+        .ok_or(AppError::NotFound)?;
+    let page_number = page_number(&query_params(&uri))?;
+    let key = format!("{}:{slug}:{page_number}", kind.path_word());
+    let page = cached_or_render(&state, key, || {
+        render_list(&state, kind, &slug, page_number)
+    })
+    .await?;
+    Ok(page.respond(&request_headers))
+}
+
+async fn render_list(
+    state: &AppState,
+    kind: ListKind,
+    slug: &str,
+    page: u32,
+) -> Result<RenderedPage, AppError> {
+    let now = now_seconds();
+    let (heading, description, filter) = match kind {
+        ListKind::Section => {
+            let section = state
+                .store
+                .section_by_slug(slug)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            (
+                section.name,
+                section.description,
+                ListFilter {
+                    section: Some(section.slug),
+                    ..Default::default()
+                },
+            )
+        }
+        ListKind::Tag => {
+            let tag = state
+                .store
+                .tag_by_slug(slug)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            (
+                tag.name,
+                String::new(),
+                ListFilter {
+                    tag: Some(tag.slug),
+                    ..Default::default()
+                },
+            )
+        }
+        ListKind::Author => {
+            let author = state
+                .store
+                .author_by_slug(slug)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            (
+                author.name,
+                author.bio,
+                ListFilter {
+                    author: Some(author.slug),
+                    ..Default::default()
+                },
+            )
+        }
+    };
+    let per_page = state.config.page_size;
+    let offset = i64::from(page - 1) * i64::from(per_page);
+    let (cards, total) = state
+        .store
+        .list_articles(&filter, now, offset, i64::from(per_page))
+        .await?;
+    let pages = page_count(total, per_page);
+    if page > pages {
+        return Err(AppError::NotFound);
+    }
+    let base_path = format!("/{}/{}", kind.path_word(), encode_path_segment(slug));
+    let page_url = |number: u32| {
+        if number == 1 {
+            base_path.clone()
+        } else {
+            format!("{base_path}?page={number}")
+        }
+    };
+    let pagination = Pagination {
+        page,
+        pages,
+        label: format!(
+            "الصفحة {} من {}",
+            state.locale.number(i64::from(page)),
+            state.locale.number(i64::from(pages))
+        ),
+        previous_url: (page > 1).then(|| page_url(page - 1)),
+        next_url: (page < pages).then(|| page_url(page + 1)),
+    };
+    let articles: Vec<CardView> = cards.iter().map(|card| card_view(state, card)).collect();
+    let html = state.templates.render(
+        "list.html",
+        minijinja::context! {
+            site => state.site_view(),
+            sections => navigation(state, now).await?,
+            current_section => if matches!(kind, ListKind::Section) { slug } else { "" },
+            kind => kind.path_word(),
+            heading => heading,
+            description => description,
+            count => state.locale.count(total.unsigned_abs(), &plural::ARTICLES),
+            articles => articles,
+            pagination => pagination,
+            canonical_url => state.absolute_url(&page_url(page)),
+        },
+    )?;
+    Ok(RenderedPage {
+        html,
+        max_age: None,
+        canonical_path: Some(page_url(page)),
+    })
+}

@@ -1,0 +1,73 @@
+//! Starting and stopping the HTTP server and its jobs.
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::app::{router, AppState};
+
+pub struct RunningServer {
+    pub address: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    jobs: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Serves on an already bound listener until `stop` is called.
+    pub fn start(state: AppState, listener: TcpListener) -> std::io::Result<Self> {
+        let address = listener.local_addr()?;
+        let (shutdown, receiver) = watch::channel(false);
+        let jobs = tokio::spawn(crate::jobs::run(state.clone(), receiver.clone()));
+        let app = router(state);
+        let mut server_receiver = receiver;
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = server_receiver.changed().await;
+                })
+                .await
+        });
+        Ok(RunningServer {
+            address,
+            shutdown,
+            server,
+            jobs,
+        })
+    }
+
+    /// Stops accepting, lets requests in flight finish, runs the jobs' last flush.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(true);
+        let served = self
+            .server
+            .await
+            .unwrap_or_else(|error| Err(std::io::Error::other(error)));
+        let _ = self.jobs.await;
+        served
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn termination_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+}

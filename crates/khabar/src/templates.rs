@@ -1,0 +1,125 @@
+//! Page templates: built into the binary, each replaceable by a file of the
+//! same name in `THEME/templates/`. Loaded and compiled once at start.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use minijinja::{AutoEscape, Environment, Output, State, Value};
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::assets::StaticAssets;
+
+const BUILT_IN: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("macros.html", include_str!("../templates/macros.html")),
+    ("home.html", include_str!("../templates/home.html")),
+    ("article.html", include_str!("../templates/article.html")),
+    ("list.html", include_str!("../templates/list.html")),
+    ("error.html", include_str!("../templates/error.html")),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("cannot read theme template {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("template {name} does not compile: {source}")]
+    Compile {
+        name: String,
+        source: minijinja::Error,
+    },
+}
+
+pub struct Templates {
+    environment: Environment<'static>,
+}
+
+impl Templates {
+    pub fn load(
+        theme_dir: Option<&Path>,
+        assets: Arc<StaticAssets>,
+    ) -> Result<Self, TemplateError> {
+        let mut environment = Environment::new();
+        for (name, built_in) in BUILT_IN {
+            let source = match theme_dir.map(|dir| dir.join("templates").join(name)) {
+                Some(path) if path.is_file() => {
+                    std::fs::read_to_string(&path).map_err(|source| TemplateError::Read {
+                        path: path.display().to_string(),
+                        source,
+                    })?
+                }
+                _ => (*built_in).to_owned(),
+            };
+            environment
+                .add_template_owned(*name, source)
+                .map_err(|source| TemplateError::Compile {
+                    name: (*name).to_owned(),
+                    source,
+                })?;
+        }
+        environment.set_formatter(escape_html_minimally);
+        environment.add_function("asset", move |name: &str| assets.url(name));
+        environment.add_filter("urlencode_path", |segment: &str| {
+            crate::web::encode_path_segment(segment)
+        });
+        Ok(Templates { environment })
+    }
+
+    pub fn render<S: Serialize>(&self, name: &str, context: S) -> Result<String, minijinja::Error> {
+        self.environment.get_template(name)?.render(context)
+    }
+
+    /// Error pages must render even when the database is down, so they use
+    /// only what is in memory; a broken theme falls back to plain text.
+    pub fn render_error(
+        &self,
+        state: &AppState,
+        status: u16,
+        title: &str,
+        explanation: &str,
+        reference: Option<&str>,
+    ) -> String {
+        let context = minijinja::context! {
+            site => state.site_view(),
+            status => state.locale.number(i64::from(status)),
+            title => title,
+            explanation => explanation,
+            reference => reference,
+            sections => Value::from(Vec::<Value>::new()),
+        };
+        self.render("error.html", context)
+            .unwrap_or_else(|_| format!("<!doctype html><html lang=\"ar\" dir=\"rtl\"><title>{title}</title><p>{explanation}</p></html>"))
+    }
+}
+
+/// minijinja's HTML escaping also escapes `/`, which bloats every URL in a
+/// page; escaping the five characters HTML needs is as safe in text and in
+/// quoted attributes, and keeps pages smaller.
+fn escape_html_minimally(
+    output: &mut Output,
+    state: &State,
+    value: &Value,
+) -> Result<(), minijinja::Error> {
+    match (state.auto_escape(), value.as_str()) {
+        (AutoEscape::Html, Some(text)) if !value.is_safe() => {
+            let mut escaped = String::with_capacity(text.len());
+            for character in text.chars() {
+                match character {
+                    '&' => escaped.push_str("&amp;"),
+                    '<' => escaped.push_str("&lt;"),
+                    '>' => escaped.push_str("&gt;"),
+                    '"' => escaped.push_str("&quot;"),
+                    '\'' => escaped.push_str("&#39;"),
+                    other => escaped.push(other),
+                }
+            }
+            output.write_str(&escaped).map_err(|error| {
+                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, error.to_string())
+            })
+        }
+        _ => minijinja::escape_formatter(output, state, value),
+    }
+}
