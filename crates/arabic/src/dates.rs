@@ -10,8 +10,7 @@ use icu_calendar::Date;
 use icu_datetime::fieldsets::{T, YMD, YMDE};
 use icu_datetime::input::Time;
 use icu_datetime::{
-    DateTimeFormatterLoadError, DateTimeFormatterPreferences, FixedCalendarDateTimeFormatter,
-    NoCalendarFormatter,
+    DateTimeFormatterLoadError, DateTimeFormatterPreferences, FixedCalendarDateTimeFormatter, NoCalendarFormatter,
 };
 use icu_locale_core::{locale, Locale};
 
@@ -81,8 +80,7 @@ impl ArabicDates {
                 .map_err(data("Gregorian long date"))?,
             gregorian_weekday: FixedCalendarDateTimeFormatter::try_new(prefs, YMDE::long())
                 .map_err(data("Gregorian date with weekday"))?,
-            hijri: FixedCalendarDateTimeFormatter::try_new(prefs, YMD::long())
-                .map_err(data("Hijri long date"))?,
+            hijri: FixedCalendarDateTimeFormatter::try_new(prefs, YMD::long()).map_err(data("Hijri long date"))?,
             time: NoCalendarFormatter::try_new(prefs, T::hm()).map_err(data("time of day"))?,
         })
     }
@@ -99,12 +97,7 @@ impl ArabicDates {
     }
 
     /// "الأحد، 29 نوفمبر 2026" / "الأحد، ٢٩ نوفمبر ٢٠٢٦".
-    pub fn gregorian_with_weekday(
-        &self,
-        year: i32,
-        month: u8,
-        day: u8,
-    ) -> Result<String, DateError> {
+    pub fn gregorian_with_weekday(&self, year: i32, month: u8, day: u8) -> Result<String, DateError> {
         let date = gregorian_date(year, month, day)?;
         Ok(self.gregorian_weekday.format(&date).to_string())
     }
@@ -121,18 +114,13 @@ impl ArabicDates {
 
     /// "3:45 م" / "٣:٤٥ م" (12-hour clock, as CLDR `ar` prefers).
     pub fn time_of_day(&self, hour: u8, minute: u8) -> Result<String, DateError> {
-        let time = Time::try_new(hour, minute, 0, 0)
-            .map_err(|_| DateError::InvalidTime { hour, minute })?;
+        let time = Time::try_new(hour, minute, 0, 0).map_err(|_| DateError::InvalidTime { hour, minute })?;
         Ok(self.time.format(&time).to_string())
     }
 }
 
 fn gregorian_date(year: i32, month: u8, day: u8) -> Result<Date<Gregorian>, DateError> {
-    Date::try_new_gregorian(year, month, day).map_err(|_| DateError::InvalidDate {
-        year,
-        month,
-        day,
-    })
+    Date::try_new_gregorian(year, month, day).map_err(|_| DateError::InvalidDate { year, month, day })
 }
 
 #[cfg(test)]
@@ -151,47 +139,23 @@ mod tests {
 
     #[test]
     fn gregorian_long_both_styles() {
-        assert_eq!(
-            latin().gregorian_long(2026, 11, 29).unwrap(),
-            "29 نوفمبر 2026"
-        );
-        assert_eq!(
-            arabic().gregorian_long(2026, 11, 29).unwrap(),
-            "٢٩ نوفمبر ٢٠٢٦"
-        );
+        assert_eq!(latin().gregorian_long(2026, 11, 29).unwrap(), "29 نوفمبر 2026");
+        assert_eq!(arabic().gregorian_long(2026, 11, 29).unwrap(), "٢٩ نوفمبر ٢٠٢٦");
         assert_eq!(latin().gregorian_long(2025, 1, 5).unwrap(), "5 يناير 2025");
-        assert_eq!(
-            arabic().gregorian_long(2024, 2, 29).unwrap(),
-            "٢٩ فبراير ٢٠٢٤"
-        );
+        assert_eq!(arabic().gregorian_long(2024, 2, 29).unwrap(), "٢٩ فبراير ٢٠٢٤");
     }
 
     #[test]
     fn gregorian_with_weekday_both_styles() {
-        assert_eq!(
-            latin().gregorian_with_weekday(2026, 11, 29).unwrap(),
-            "الأحد، 29 نوفمبر 2026"
-        );
-        assert_eq!(
-            arabic().gregorian_with_weekday(2026, 11, 29).unwrap(),
-            "الأحد، ٢٩ نوفمبر ٢٠٢٦"
-        );
-        assert_eq!(
-            latin().gregorian_with_weekday(2025, 3, 1).unwrap(),
-            "السبت، 1 مارس 2025"
-        );
+        assert_eq!(latin().gregorian_with_weekday(2026, 11, 29).unwrap(), "الأحد، 29 نوفمبر 2026");
+        assert_eq!(arabic().gregorian_with_weekday(2026, 11, 29).unwrap(), "الأحد، ٢٩ نوفمبر ٢٠٢٦");
+        assert_eq!(latin().gregorian_with_weekday(2025, 3, 1).unwrap(), "السبت، 1 مارس 2025");
     }
 
     #[test]
     fn hijri_long_both_styles() {
-        assert_eq!(
-            latin().hijri_long(2026, 11, 29).unwrap(),
-            "19 جمادى الآخرة 1448 هـ"
-        );
-        assert_eq!(
-            arabic().hijri_long(2026, 11, 29).unwrap(),
-            "١٩ جمادى الآخرة ١٤٤٨ هـ"
-        );
+        assert_eq!(latin().hijri_long(2026, 11, 29).unwrap(), "19 جمادى الآخرة 1448 هـ");
+        assert_eq!(arabic().hijri_long(2026, 11, 29).unwrap(), "١٩ جمادى الآخرة ١٤٤٨ هـ");
     }
 
     #[test]
@@ -219,32 +183,14 @@ mod tests {
     #[test]
     fn invalid_inputs_are_errors() {
         let d = latin();
-        for (y, m, day) in [
-            (2026, 13, 1),
-            (2026, 2, 30),
-            (2026, 0, 1),
-            (2026, 1, 0),
-            (2025, 2, 29),
-        ] {
-            assert!(matches!(
-                d.gregorian_long(y, m, day),
-                Err(DateError::InvalidDate { .. })
-            ));
+        for (y, m, day) in [(2026, 13, 1), (2026, 2, 30), (2026, 0, 1), (2026, 1, 0), (2025, 2, 29)] {
+            assert!(matches!(d.gregorian_long(y, m, day), Err(DateError::InvalidDate { .. })));
             assert!(d.gregorian_with_weekday(y, m, day).is_err());
             assert!(d.hijri_long(y, m, day).is_err());
         }
-        assert!(matches!(
-            d.time_of_day(24, 0),
-            Err(DateError::InvalidTime {
-                hour: 24,
-                minute: 0
-            })
-        ));
+        assert!(matches!(d.time_of_day(24, 0), Err(DateError::InvalidTime { hour: 24, minute: 0 })));
         assert!(d.time_of_day(23, 60).is_err());
-        assert_eq!(
-            d.gregorian_long(2026, 2, 30).unwrap_err().to_string(),
-            "invalid date 2026-02-30"
-        );
+        assert_eq!(d.gregorian_long(2026, 2, 30).unwrap_err().to_string(), "invalid date 2026-02-30");
     }
 
     #[test]

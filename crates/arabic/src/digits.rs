@@ -51,9 +51,7 @@ impl FromStr for DigitStyle {
         } else if t.eq_ignore_ascii_case("arabic") {
             Ok(DigitStyle::Arabic)
         } else {
-            Err(ParseDigitStyleError {
-                input: s.to_owned(),
-            })
+            Err(ParseDigitStyleError { input: s.to_owned() })
         }
     }
 }
@@ -151,10 +149,7 @@ mod tests {
         assert_eq!("arabic".parse::<DigitStyle>(), Ok(DigitStyle::Arabic));
         assert_eq!(" Arabic ".parse::<DigitStyle>(), Ok(DigitStyle::Arabic));
         let err = "hindi".parse::<DigitStyle>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown digit style \"hindi\": expected \"latin\" or \"arabic\""
-        );
+        assert_eq!(err.to_string(), "unknown digit style \"hindi\": expected \"latin\" or \"arabic\"");
         assert_eq!(DigitStyle::default(), DigitStyle::Latin);
         for style in [DigitStyle::Latin, DigitStyle::Arabic] {
             assert_eq!(style.to_string().parse::<DigitStyle>(), Ok(style));
@@ -183,11 +178,7 @@ mod tests {
             (12345, "12,345", "١٢٬٣٤٥"),
             (1234567, "1,234,567", "١٬٢٣٤٬٥٦٧"),
             (-1234, "-1,234", "-١٬٢٣٤"),
-            (
-                i64::MIN,
-                "-9,223,372,036,854,775,808",
-                "-٩٬٢٢٣٬٣٧٢٬٠٣٦٬٨٥٤٬٧٧٥٬٨٠٨",
-            ),
+            (i64::MIN, "-9,223,372,036,854,775,808", "-٩٬٢٢٣٬٣٧٢٬٠٣٦٬٨٥٤٬٧٧٥٬٨٠٨"),
         ];
         for (n, latin, arabic) in cases {
             assert_eq!(format_integer(n, DigitStyle::Latin), latin);
@@ -197,36 +188,15 @@ mod tests {
 
     fn icu_format(n: i64, locale: &str) -> String {
         let locale: icu_locale_core::Locale = locale.parse().unwrap();
-        let formatter =
-            icu_decimal::DecimalFormatter::try_new(locale.into(), Default::default()).unwrap();
-        formatter
-            .format(&icu_decimal::input::Decimal::from(n))
-            .to_string()
+        let formatter = icu_decimal::DecimalFormatter::try_new(locale.into(), Default::default()).unwrap();
+        formatter.format(&icu_decimal::input::Decimal::from(n)).to_string()
     }
 
     #[test]
     fn grouping_matches_icu4x_for_common_sizes() {
-        for n in [
-            0,
-            5,
-            42,
-            999,
-            1000,
-            1001,
-            9999,
-            10000,
-            123456,
-            1000000,
-            i64::MAX,
-        ] {
-            assert_eq!(
-                format_integer(n, DigitStyle::Latin),
-                icu_format(n, "ar-u-nu-latn")
-            );
-            assert_eq!(
-                format_integer(n, DigitStyle::Arabic),
-                icu_format(n, "ar-u-nu-arab")
-            );
+        for n in [0, 5, 42, 999, 1000, 1001, 9999, 10000, 123456, 1000000, i64::MAX] {
+            assert_eq!(format_integer(n, DigitStyle::Latin), icu_format(n, "ar-u-nu-latn"));
+            assert_eq!(format_integer(n, DigitStyle::Arabic), icu_format(n, "ar-u-nu-arab"));
         }
     }
 

@@ -40,15 +40,8 @@ mod send_sync {
         check::<crate::ArabicPlurals>();
         // And they really can be used from another thread.
         let dates = std::sync::Arc::new(crate::ArabicDates::new(crate::DigitStyle::Arabic).ok());
-        let handle = std::thread::spawn(move || {
-            dates
-                .as_ref()
-                .as_ref()
-                .and_then(|d| d.gregorian_long(2026, 11, 29).ok())
-        });
-        assert_eq!(
-            handle.join().ok().flatten().as_deref(),
-            Some("٢٩ نوفمبر ٢٠٢٦")
-        );
+        let handle =
+            std::thread::spawn(move || dates.as_ref().as_ref().and_then(|d| d.gregorian_long(2026, 11, 29).ok()));
+        assert_eq!(handle.join().ok().flatten().as_deref(), Some("٢٩ نوفمبر ٢٠٢٦"));
     }
 }

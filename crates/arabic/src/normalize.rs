@@ -83,10 +83,7 @@ pub fn tokens_with_offsets(text: &str) -> Vec<(usize, &str)> {
 
 /// [`tokens_with_offsets`] without the offsets.
 pub fn tokens(text: &str) -> Vec<&str> {
-    tokens_with_offsets(text)
-        .into_iter()
-        .map(|(_, token)| token)
-        .collect()
+    tokens_with_offsets(text).into_iter().map(|(_, token)| token).collect()
 }
 
 fn push_token<'a>(out: &mut Vec<(usize, &'a str)>, text: &'a str, start: usize, stop: usize) {
@@ -276,10 +273,7 @@ mod tests {
 
     #[test]
     fn tokens_handle_mixed_scripts_digits_and_joiners() {
-        assert_eq!(
-            tokens("BBC's ٢٠٢٦ ميخواهم\u{200C} x"),
-            vec!["BBC", "s", "٢٠٢٦", "ميخواهم", "x"]
-        );
+        assert_eq!(tokens("BBC's ٢٠٢٦ ميخواهم\u{200C} x"), vec!["BBC", "s", "٢٠٢٦", "ميخواهم", "x"]);
         assert_eq!(tokens("می\u{200C}خواهم"), vec!["می\u{200C}خواهم"]);
         assert_eq!(tokens("كتـــاب"), vec!["كتـــاب"]);
         assert!(tokens("").is_empty());

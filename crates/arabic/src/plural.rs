@@ -242,10 +242,7 @@ mod tests {
         let l = DigitStyle::Latin;
         assert_eq!(p.phrase(3, &ARTICLES, l), "3 مقالات");
         assert_eq!(p.phrase(1000, &ARTICLES, l), "1,000 مقال");
-        assert_eq!(
-            p.phrase(u64::MAX, &ARTICLES, l),
-            "18,446,744,073,709,551,615 مقالًا"
-        );
+        assert_eq!(p.phrase(u64::MAX, &ARTICLES, l), "18,446,744,073,709,551,615 مقالًا");
     }
 
     #[test]

@@ -11,8 +11,7 @@
 //! [`fold_for_stemming`](crate::normalize::fold_for_stemming), so teh marbuta is heh, alef
 //! hamza seats are bare alef, and so on.
 
-/// Article-bearing prefixes, longest first. After one of these nothing further is stripped at
-/// the front: the article is always the innermost prefix.
+/// Article-bearing prefixes, longest first; at most one is stripped from a word.
 const ARTICLE_PREFIXES: [&str; 6] = ["وال", "بال", "كال", "فال", "لل", "ال"];
 
 /// Suffixes in the order they are tried, each once, so "مفاوضاتها" loses "ها" then "ات". This
@@ -39,9 +38,9 @@ const MIN_AFTER_SUFFIX: usize = 3;
 ///
 /// The one-letter prepositions "ب" "ك" "ل" and the conjunction "ف" come off only together
 /// with the article ("بال", "كال", "لل", "فال"). Alone they are left on: they also begin a
-/// quarter of all words (كتاب, بيان, لبنان, فلسطين), and any length threshold for stripping
-/// them makes short and long forms of one word disagree ("لاعب" vs "لاعبان" -> "اعب"), which
-/// costs more than missing "بلبنان" ~ "لبنان". Larkey et al. found the same for light10.
+/// great many words (كتاب, بيان, لبنان, فلسطين), and any length threshold for stripping them
+/// makes short and long forms of one word disagree ("لاعب" vs "لاعبان" -> "اعب"), which costs
+/// more than missing "بلبنان" ~ "لبنان". light10 likewise strips only "و" on its own.
 ///
 /// The conjunction "و" is stripped wherever it stands before or after the article, repeatedly:
 /// that makes `stem("و" + w) == stem(w)` and `stem("ال" + w) == stem(w)` even where "و" is
@@ -80,11 +79,7 @@ pub fn stem(folded_word: &str) -> String {
 fn strip_article(word: &[char]) -> Option<&[char]> {
     ARTICLE_PREFIXES.iter().find_map(|prefix| {
         let rest = strip_prefix(word, prefix)?;
-        let min = if prefix.chars().count() == 2 {
-            MIN_AFTER_SHORT_ARTICLE
-        } else {
-            MIN_AFTER_LONG_ARTICLE
-        };
+        let min = if prefix.chars().count() == 2 { MIN_AFTER_SHORT_ARTICLE } else { MIN_AFTER_LONG_ARTICLE };
         (rest.len() >= min).then_some(rest)
     })
 }
@@ -342,9 +337,7 @@ mod tests {
     #[test]
     fn does_not_over_strip() {
         // Three letters or fewer: untouched.
-        for w in [
-            "بيت", "علي", "كتب", "لله", "الم", "ولد", "سنة", "يده", "في", "و",
-        ] {
+        for w in ["بيت", "علي", "كتب", "لله", "الم", "ولد", "سنة", "يده", "في", "و"] {
             assert_eq!(s(w), fold_for_stemming(w), "{w}");
         }
         // Root letters that look like particles.
