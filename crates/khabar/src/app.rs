@@ -77,10 +77,7 @@ impl AppState {
         let theme_dir = config.theme_dir.as_deref();
         let assets = Arc::new(StaticAssets::load(theme_dir).map_err(StartError::Theme)?);
         let templates = Arc::new(Templates::load(theme_dir, Arc::clone(&assets))?);
-        let locale = Arc::new(ReaderLocale::new(
-            config.time_zone()?,
-            config.digit_style()?,
-        )?);
+        let locale = Arc::new(ReaderLocale::new(config.time_zone()?, config.digit_style()?)?);
         Ok(AppState {
             pages: Arc::new(PageCache::new(config.page_cache_bytes)),
             config: Arc::new(config),
@@ -118,24 +115,15 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::sections::router())
         .merge(crate::articles::router())
         .route("/healthz", get(healthz))
-        .route(
-            "/static/{fingerprint}/{*name}",
-            get(crate::assets::serve_static),
-        )
+        .route("/static/{fingerprint}/{*name}", get(crate::assets::serve_static))
         .nest_service("/media", media)
         .fallback(not_found)
         .layer(middleware::from_fn(reject_long_uris))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(CatchPanicLayer::new())
         // Outside the layers above, so their failures get the same Arabic page or JSON shape.
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::error::shape_errors,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::error::shape_errors))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -148,10 +136,7 @@ pub fn router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("strict-origin-when-cross-origin"),
         ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
@@ -165,11 +150,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
         Ok(()) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], "ok").into_response(),
         Err(error) => {
             tracing::error!(%error, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::CACHE_CONTROL, "no-store")],
-                "store unavailable",
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, [(header::CACHE_CONTROL, "no-store")], "store unavailable")
                 .into_response()
         }
     }

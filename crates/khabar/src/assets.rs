@@ -16,18 +16,9 @@ use crate::error::AppError;
 
 const BUILT_IN: &[(&str, &[u8])] = &[
     ("site.css", include_bytes!("../static/site.css")),
-    (
-        "fonts/NotoNaskhArabic-Regular.woff2",
-        include_bytes!("../static/fonts/NotoNaskhArabic-Regular.woff2"),
-    ),
-    (
-        "fonts/NotoNaskhArabic-Bold.woff2",
-        include_bytes!("../static/fonts/NotoNaskhArabic-Bold.woff2"),
-    ),
-    (
-        "fonts/NotoKufiArabic-Bold.woff2",
-        include_bytes!("../static/fonts/NotoKufiArabic-Bold.woff2"),
-    ),
+    ("fonts/NotoNaskhArabic-Regular.woff2", include_bytes!("../static/fonts/NotoNaskhArabic-Regular.woff2")),
+    ("fonts/NotoNaskhArabic-Bold.woff2", include_bytes!("../static/fonts/NotoNaskhArabic-Bold.woff2")),
+    ("fonts/NotoKufiArabic-Bold.woff2", include_bytes!("../static/fonts/NotoKufiArabic-Bold.woff2")),
     ("fonts/OFL.txt", include_bytes!("../static/fonts/OFL.txt")),
     ("favicon.svg", include_bytes!("../static/favicon.svg")),
 ];
@@ -56,16 +47,8 @@ fn content_type_for(name: &str) -> &'static str {
 impl StaticFile {
     fn new(bytes: Bytes, name: &str) -> Self {
         let digest = Sha256::digest(&bytes);
-        let fingerprint = digest
-            .iter()
-            .take(5)
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
-        StaticFile {
-            bytes,
-            content_type: content_type_for(name),
-            fingerprint,
-        }
+        let fingerprint = digest.iter().take(5).map(|byte| format!("{byte:02x}")).collect();
+        StaticFile { bytes, content_type: content_type_for(name), fingerprint }
     }
 }
 
@@ -83,12 +66,7 @@ impl StaticAssets {
         let mut assets = StaticAssets { files };
         // Stylesheets name other assets as `asset:NAME`; they get fingerprinted URLs
         // (so fonts are cached forever too), and then their own fingerprint.
-        let stylesheets: Vec<String> = assets
-            .files
-            .keys()
-            .filter(|name| name.ends_with(".css"))
-            .cloned()
-            .collect();
+        let stylesheets: Vec<String> = assets.files.keys().filter(|name| name.ends_with(".css")).cloned().collect();
         for name in stylesheets {
             let Some(file) = assets.files.get(&name) else {
                 continue;
@@ -97,9 +75,7 @@ impl StaticAssets {
             for other in assets.files.keys() {
                 text = text.replace(&format!("asset:{other}"), &assets.url(other));
             }
-            assets
-                .files
-                .insert(name.clone(), StaticFile::new(Bytes::from(text), &name));
+            assets.files.insert(name.clone(), StaticFile::new(Bytes::from(text), &name));
         }
         Ok(assets)
     }
@@ -125,29 +101,17 @@ pub async fn serve_static(
     let file = state.assets.get(&name).ok_or(AppError::NotFound)?;
     let etag = format!("\"{}\"", file.fingerprint);
     let current = fingerprint == file.fingerprint;
-    let cache_control = if current {
-        "public, max-age=31536000, immutable"
-    } else {
-        "public, max-age=0, must-revalidate"
-    };
+    let cache_control =
+        if current { "public, max-age=31536000, immutable" } else { "public, max-age=0, must-revalidate" };
     let matches = request_headers
         .get(header::IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.contains(&etag));
-    let mut response = if matches {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        Response::new(Body::from(file.bytes.clone()))
-    };
+    let mut response =
+        if matches { StatusCode::NOT_MODIFIED.into_response() } else { Response::new(Body::from(file.bytes.clone())) };
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(file.content_type),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(cache_control),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(file.content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
     if let Ok(etag) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, etag);
     }

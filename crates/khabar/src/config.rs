@@ -11,15 +11,9 @@ pub const CONFIG_FILE: &str = "khabar.toml";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Write { path: PathBuf, source: std::io::Error },
     #[error("{path} is not valid TOML: {message}")]
     Syntax { path: PathBuf, message: String },
     #[error("invalid configuration: {0}")]
@@ -78,10 +72,7 @@ impl Config {
         let mut table = match std::fs::read_to_string(&path) {
             Ok(text) => text
                 .parse::<toml::Table>()
-                .map_err(|error| ConfigError::Syntax {
-                    path: path.clone(),
-                    message: error.message().to_owned(),
-                })?,
+                .map_err(|error| ConfigError::Syntax { path: path.clone(), message: error.message().to_owned() })?,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
@@ -92,8 +83,7 @@ impl Config {
             };
             let key = key.to_ascii_lowercase();
             // Only keys the file could hold: other KHABAR_ variables belong to other concerns.
-            let is_known =
-                known_keys.contains_key(&key) || key == "theme_dir" || key == "database_url";
+            let is_known = known_keys.contains_key(&key) || key == "theme_dir" || key == "database_url";
             if !is_known {
                 continue;
             }
@@ -102,22 +92,14 @@ impl Config {
                     .trim()
                     .parse::<i64>()
                     .map(toml::Value::Integer)
-                    .map_err(|_| {
-                        ConfigError::Invalid(format!(
-                            "{name} must be a whole number, got '{value}'"
-                        ))
-                    })?,
+                    .map_err(|_| ConfigError::Invalid(format!("{name} must be a whole number, got '{value}'")))?,
                 _ => toml::Value::String(value),
             };
             table.insert(key, typed);
         }
-        let config: Config =
-            table
-                .try_into()
-                .map_err(|error: toml::de::Error| ConfigError::Syntax {
-                    path,
-                    message: error.message().to_owned(),
-                })?;
+        let config: Config = table
+            .try_into()
+            .map_err(|error: toml::de::Error| ConfigError::Syntax { path, message: error.message().to_owned() })?;
         config.validate()?;
         Ok(config)
     }
@@ -126,9 +108,7 @@ impl Config {
         self.time_zone()?;
         self.digit_style()?;
         if self.page_size == 0 || self.page_size > 100 {
-            return Err(ConfigError::Invalid(
-                "page_size must be between 1 and 100".to_owned(),
-            ));
+            return Err(ConfigError::Invalid("page_size must be between 1 and 100".to_owned()));
         }
         if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
             return Err(ConfigError::Invalid(format!(
@@ -140,21 +120,14 @@ impl Config {
     }
 
     pub fn time_zone(&self) -> Result<jiff::tz::TimeZone, ConfigError> {
-        jiff::tz::TimeZone::get(&self.timezone).map_err(|_| {
-            ConfigError::Invalid(format!(
-                "unknown time zone '{}' (key timezone)",
-                self.timezone
-            ))
-        })
+        jiff::tz::TimeZone::get(&self.timezone)
+            .map_err(|_| ConfigError::Invalid(format!("unknown time zone '{}' (key timezone)", self.timezone)))
     }
 
     pub fn digit_style(&self) -> Result<DigitStyle, ConfigError> {
-        self.digits.parse::<DigitStyle>().map_err(|_| {
-            ConfigError::Invalid(format!(
-                "digits must be 'latin' or 'arabic', got '{}'",
-                self.digits
-            ))
-        })
+        self.digits
+            .parse::<DigitStyle>()
+            .map_err(|_| ConfigError::Invalid(format!("digits must be 'latin' or 'arabic', got '{}'", self.digits)))
     }
 
     /// The base URL without a trailing slash, ready to prefix paths.
@@ -185,11 +158,7 @@ mod tests {
     #[test]
     fn environment_overrides_file_and_ignores_foreign_variables() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join(CONFIG_FILE),
-            "site_name = \"من الملف\"\npage_size = 5\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), "site_name = \"من الملف\"\npage_size = 5\n").unwrap();
         let config = Config::load_with_env(
             dir.path(),
             [
@@ -207,17 +176,11 @@ mod tests {
     #[test]
     fn bad_values_are_reported_precisely() {
         let dir = tempfile::tempdir().unwrap();
-        let error = Config::load_with_env(
-            dir.path(),
-            [("KHABAR_TIMEZONE".to_owned(), "Mars/Olympus".to_owned())],
-        )
-        .unwrap_err();
+        let error =
+            Config::load_with_env(dir.path(), [("KHABAR_TIMEZONE".to_owned(), "Mars/Olympus".to_owned())]).unwrap_err();
         assert!(error.to_string().contains("Mars/Olympus"), "{error}");
-        let error = Config::load_with_env(
-            dir.path(),
-            [("KHABAR_PAGE_SIZE".to_owned(), "many".to_owned())],
-        )
-        .unwrap_err();
+        let error =
+            Config::load_with_env(dir.path(), [("KHABAR_PAGE_SIZE".to_owned(), "many".to_owned())]).unwrap_err();
         assert!(error.to_string().contains("KHABAR_PAGE_SIZE"), "{error}");
         std::fs::write(dir.path().join(CONFIG_FILE), "site_nam = 1\n").unwrap();
         let error = Config::load_with_env(dir.path(), []).unwrap_err();

@@ -24,10 +24,7 @@ pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
     #[error("{message}")]
-    Validation {
-        message: String,
-        fields: FieldErrors,
-    },
+    Validation { message: String, fields: FieldErrors },
     #[error("missing or invalid bearer token")]
     Unauthorized,
     #[error("{0}")]
@@ -47,10 +44,7 @@ impl AppError {
         let message = message.into();
         let mut fields = FieldErrors::new();
         fields.insert(field.to_owned(), message.clone());
-        AppError::Validation {
-            message: format!("{field}: {message}"),
-            fields,
-        }
+        AppError::Validation { message: format!("{field}: {message}"), fields }
     }
 }
 
@@ -93,22 +87,10 @@ fn code_for(status: StatusCode) -> &'static str {
     }
 }
 
-fn json_error(
-    status: StatusCode,
-    message: &str,
-    fields: Option<&FieldErrors>,
-    reference: Option<String>,
-) -> Response {
-    let body = ErrorBody {
-        error: ErrorDetail {
-            code: code_for(status),
-            message,
-            fields,
-            reference: reference.as_deref(),
-        },
-    };
-    let json = serde_json::to_vec(&body)
-        .unwrap_or_else(|_| b"{\"error\":{\"code\":\"internal_error\"}}".to_vec());
+fn json_error(status: StatusCode, message: &str, fields: Option<&FieldErrors>, reference: Option<String>) -> Response {
+    let body =
+        ErrorBody { error: ErrorDetail { code: code_for(status), message, fields, reference: reference.as_deref() } };
+    let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{\"error\":{\"code\":\"internal_error\"}}".to_vec());
     let mut response = (status, [(header::CONTENT_TYPE, "application/json")], json).into_response();
     response.extensions_mut().insert(ShapedError { reference });
     response
@@ -122,43 +104,24 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match &self {
             AppError::NotFound => json_error(StatusCode::NOT_FOUND, "not found", None, None),
-            AppError::BadRequest(message) => {
-                json_error(StatusCode::BAD_REQUEST, message, None, None)
+            AppError::BadRequest(message) => json_error(StatusCode::BAD_REQUEST, message, None, None),
+            AppError::Validation { message, fields } => {
+                json_error(StatusCode::UNPROCESSABLE_ENTITY, message, Some(fields), None)
             }
-            AppError::Validation { message, fields } => json_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                message,
-                Some(fields),
-                None,
-            ),
             AppError::Unauthorized => {
-                let mut response = json_error(
-                    StatusCode::UNAUTHORIZED,
-                    "missing or invalid bearer token",
-                    None,
-                    None,
-                );
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                let mut response = json_error(StatusCode::UNAUTHORIZED, "missing or invalid bearer token", None, None);
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 response
             }
             AppError::UnsupportedMediaType(message) => {
                 json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, message, None, None)
             }
-            AppError::PayloadTooLarge(message) => {
-                json_error(StatusCode::PAYLOAD_TOO_LARGE, message, None, None)
-            }
+            AppError::PayloadTooLarge(message) => json_error(StatusCode::PAYLOAD_TOO_LARGE, message, None, None),
             AppError::Store(_) | AppError::Template(_) | AppError::Internal(_) => {
                 // The detail goes to the log only; the reader or client gets a reference to quote.
                 let reference = new_reference();
                 tracing::error!(reference = %reference, error = %self, "request failed");
-                json_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal error",
-                    None,
-                    Some(reference),
-                )
+                json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error", None, Some(reference))
             }
         }
     }
@@ -167,33 +130,18 @@ impl IntoResponse for AppError {
 /// What a reader sees for each failure, in Arabic.
 fn arabic_explanation(status: StatusCode) -> (&'static str, &'static str) {
     match status {
-        StatusCode::NOT_FOUND => (
-            "الصفحة غير موجودة",
-            "لم نعثر على الصفحة التي تطلبها. ربما نُقلت أو حُذفت، أو أن الرابط غير صحيح.",
-        ),
-        StatusCode::BAD_REQUEST => (
-            "طلب غير صالح",
-            "تعذّر فهم هذا الطلب. تحقّق من الرابط وحاول مجددًا.",
-        ),
-        StatusCode::METHOD_NOT_ALLOWED => (
-            "طريقة غير مسموحة",
-            "لا يقبل هذا العنوان هذا النوع من الطلبات.",
-        ),
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            ("الطلب كبير جدًا", "حجم ما أرسلته يتجاوز الحد المسموح به.")
+        StatusCode::NOT_FOUND => {
+            ("الصفحة غير موجودة", "لم نعثر على الصفحة التي تطلبها. ربما نُقلت أو حُذفت، أو أن الرابط غير صحيح.")
         }
+        StatusCode::BAD_REQUEST => ("طلب غير صالح", "تعذّر فهم هذا الطلب. تحقّق من الرابط وحاول مجددًا."),
+        StatusCode::METHOD_NOT_ALLOWED => ("طريقة غير مسموحة", "لا يقبل هذا العنوان هذا النوع من الطلبات."),
+        StatusCode::PAYLOAD_TOO_LARGE => ("الطلب كبير جدًا", "حجم ما أرسلته يتجاوز الحد المسموح به."),
         StatusCode::URI_TOO_LONG => ("الرابط طويل جدًا", "هذا الرابط أطول من الحد المسموح به."),
-        StatusCode::REQUEST_TIMEOUT => (
-            "انتهت مهلة الطلب",
-            "استغرق الطلب وقتًا أطول من المسموح. حاول مجددًا بعد قليل.",
-        ),
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-            ("غير مسموح", "ليست لديك صلاحية الوصول إلى هذه الصفحة.")
+        StatusCode::REQUEST_TIMEOUT => ("انتهت مهلة الطلب", "استغرق الطلب وقتًا أطول من المسموح. حاول مجددًا بعد قليل."),
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ("غير مسموح", "ليست لديك صلاحية الوصول إلى هذه الصفحة."),
+        status if status.is_server_error() => {
+            ("حدث خطأ غير متوقع", "نعتذر، حدث خطأ من جهتنا أثناء عرض هذه الصفحة. فريقنا التقني يتابع المشكلة.")
         }
-        status if status.is_server_error() => (
-            "حدث خطأ غير متوقع",
-            "نعتذر، حدث خطأ من جهتنا أثناء عرض هذه الصفحة. فريقنا التقني يتابع المشكلة.",
-        ),
         _ => ("تعذّر إتمام الطلب", "حدث خطأ أثناء معالجة طلبك. حاول مجددًا."),
     }
 }
@@ -210,10 +158,7 @@ pub async fn shape_errors(State(state): State<AppState>, request: Request, next:
         if shaped.is_some() {
             return response;
         }
-        let message = status
-            .canonical_reason()
-            .unwrap_or("error")
-            .to_ascii_lowercase();
+        let message = status.canonical_reason().unwrap_or("error").to_ascii_lowercase();
         let reference = status.is_server_error().then(new_reference);
         if let Some(reference) = &reference {
             tracing::error!(reference = %reference, status = %status, "request failed outside a handler");
@@ -222,20 +167,11 @@ pub async fn shape_errors(State(state): State<AppState>, request: Request, next:
     }
     let reference = shaped.and_then(|shaped| shaped.reference);
     let (title, explanation) = arabic_explanation(status);
-    let html = state.templates.render_error(
-        &state,
-        status.as_u16(),
-        title,
-        explanation,
-        reference.as_deref(),
-    );
+    let html = state.templates.render_error(&state, status.as_u16(), title, explanation, reference.as_deref());
     let mut page = Response::new(Body::from(html));
     *page.status_mut() = status;
     let headers = page.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(allow) = response.headers().get(header::ALLOW) {
         headers.insert(header::ALLOW, allow.clone());

@@ -35,12 +35,7 @@ pub struct ShownDate {
 
 impl ReaderLocale {
     pub fn new(time_zone: jiff::tz::TimeZone, digits: DigitStyle) -> Result<Self, LocaleError> {
-        Ok(ReaderLocale {
-            time_zone,
-            digits,
-            dates: ArabicDates::new(digits)?,
-            plurals: ArabicPlurals::new()?,
-        })
+        Ok(ReaderLocale { time_zone, digits, dates: ArabicDates::new(digits)?, plurals: ArabicPlurals::new()? })
     }
 
     pub fn digits(&self) -> DigitStyle {
@@ -52,35 +47,21 @@ impl ReaderLocale {
     }
 
     pub fn zoned(&self, seconds: i64) -> jiff::Zoned {
-        let timestamp =
-            jiff::Timestamp::from_second(seconds).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let timestamp = jiff::Timestamp::from_second(seconds).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         timestamp.to_zoned(self.time_zone.clone())
     }
 
     pub fn date(&self, seconds: i64) -> ShownDate {
         let zoned = self.zoned(seconds);
-        let (year, month, day) = (
-            i32::from(zoned.year()),
-            zoned.month().unsigned_abs(),
-            zoned.day().unsigned_abs(),
-        );
+        let (year, month, day) = (i32::from(zoned.year()), zoned.month().unsigned_abs(), zoned.day().unsigned_abs());
         let (hour, minute) = (zoned.hour().unsigned_abs(), zoned.minute().unsigned_abs());
         // A date ICU cannot format still shows as its ISO form rather than failing the page.
         let iso_date = format!("{year:04}-{month:02}-{day:02}");
         ShownDate {
-            gregorian: self
-                .dates
-                .gregorian_with_weekday(year, month, day)
-                .unwrap_or_else(|_| iso_date.clone()),
+            gregorian: self.dates.gregorian_with_weekday(year, month, day).unwrap_or_else(|_| iso_date.clone()),
             hijri: self.dates.hijri_long(year, month, day).unwrap_or_default(),
-            time: self
-                .dates
-                .time_of_day(hour, minute)
-                .unwrap_or_else(|_| format!("{hour:02}:{minute:02}")),
-            iso: zoned
-                .timestamp()
-                .display_with_offset(zoned.offset())
-                .to_string(),
+            time: self.dates.time_of_day(hour, minute).unwrap_or_else(|_| format!("{hour:02}:{minute:02}")),
+            iso: zoned.timestamp().display_with_offset(zoned.offset()).to_string(),
         }
     }
 

@@ -5,10 +5,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let command = khabar::cli::Command::parse();
     khabar::cli::init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("khabar: error: cannot start the async runtime: {error}");

@@ -30,21 +30,13 @@ impl RunningServer {
                 })
                 .await
         });
-        Ok(RunningServer {
-            address,
-            shutdown,
-            server,
-            jobs,
-        })
+        Ok(RunningServer { address, shutdown, server, jobs })
     }
 
     /// Stops accepting, lets requests in flight finish, runs the jobs' last flush.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
-        let served = self
-            .server
-            .await
-            .unwrap_or_else(|error| Err(std::io::Error::other(error)));
+        let served = self.server.await.unwrap_or_else(|error| Err(std::io::Error::other(error)));
         let _ = self.jobs.await;
         served
     }

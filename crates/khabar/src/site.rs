@@ -25,23 +25,15 @@ pub fn folder_state(data_dir: &Path) -> Result<FolderState, StartError> {
     }
     match std::fs::read_dir(data_dir) {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(FolderState::New),
-        Err(error) => Err(StartError::DataDir(format!(
-            "cannot read {}: {error}",
-            data_dir.display()
-        ))),
-        Ok(mut entries) => Ok(if entries.next().is_none() {
-            FolderState::New
-        } else {
-            FolderState::Foreign
-        }),
+        Err(error) => Err(StartError::DataDir(format!("cannot read {}: {error}", data_dir.display()))),
+        Ok(mut entries) => Ok(if entries.next().is_none() { FolderState::New } else { FolderState::Foreign }),
     }
 }
 
 /// Makes the folder a site with the default configuration.
 pub fn create(data_dir: &Path) -> Result<(), StartError> {
-    std::fs::create_dir_all(data_dir.join("media")).map_err(|error| {
-        StartError::DataDir(format!("cannot create {}: {error}", data_dir.display()))
-    })?;
+    std::fs::create_dir_all(data_dir.join("media"))
+        .map_err(|error| StartError::DataDir(format!("cannot create {}: {error}", data_dir.display())))?;
     Config::default().write_new(data_dir)?;
     Ok(())
 }
@@ -62,17 +54,10 @@ pub fn require_site(data_dir: &Path) -> Result<(), StartError> {
 }
 
 /// Reads the configuration and opens the store the site uses.
-pub async fn open(
-    data_dir: &Path,
-    database_override: Option<&str>,
-) -> Result<(Config, Store), StartError> {
+pub async fn open(data_dir: &Path, database_override: Option<&str>) -> Result<(Config, Store), StartError> {
     let config = Config::load(data_dir)?;
-    std::fs::create_dir_all(data_dir.join("media")).map_err(|error| {
-        StartError::DataDir(format!(
-            "cannot create {}/media: {error}",
-            data_dir.display()
-        ))
-    })?;
+    std::fs::create_dir_all(data_dir.join("media"))
+        .map_err(|error| StartError::DataDir(format!("cannot create {}/media: {error}", data_dir.display())))?;
     let store = match database_override.or(config.database_url.as_deref()) {
         Some(url) => Store::open_url(url).await?,
         None => Store::open_sqlite(&database_path(data_dir)).await?,

@@ -22,15 +22,9 @@ const BUILT_IN: &[(&str, &str)] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("cannot read theme template {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("template {name} does not compile: {source}")]
-    Compile {
-        name: String,
-        source: minijinja::Error,
-    },
+    Compile { name: String, source: minijinja::Error },
 }
 
 pub struct Templates {
@@ -38,33 +32,21 @@ pub struct Templates {
 }
 
 impl Templates {
-    pub fn load(
-        theme_dir: Option<&Path>,
-        assets: Arc<StaticAssets>,
-    ) -> Result<Self, TemplateError> {
+    pub fn load(theme_dir: Option<&Path>, assets: Arc<StaticAssets>) -> Result<Self, TemplateError> {
         let mut environment = Environment::new();
         for (name, built_in) in BUILT_IN {
             let source = match theme_dir.map(|dir| dir.join("templates").join(name)) {
-                Some(path) if path.is_file() => {
-                    std::fs::read_to_string(&path).map_err(|source| TemplateError::Read {
-                        path: path.display().to_string(),
-                        source,
-                    })?
-                }
+                Some(path) if path.is_file() => std::fs::read_to_string(&path)
+                    .map_err(|source| TemplateError::Read { path: path.display().to_string(), source })?,
                 _ => (*built_in).to_owned(),
             };
             environment
                 .add_template_owned(*name, source)
-                .map_err(|source| TemplateError::Compile {
-                    name: (*name).to_owned(),
-                    source,
-                })?;
+                .map_err(|source| TemplateError::Compile { name: (*name).to_owned(), source })?;
         }
         environment.set_formatter(escape_html_minimally);
         environment.add_function("asset", move |name: &str| assets.url(name));
-        environment.add_filter("urlencode_path", |segment: &str| {
-            crate::web::encode_path_segment(segment)
-        });
+        environment.add_filter("urlencode_path", |segment: &str| crate::web::encode_path_segment(segment));
         Ok(Templates { environment })
     }
 
@@ -90,19 +72,16 @@ impl Templates {
             reference => reference,
             sections => Value::from(Vec::<Value>::new()),
         };
-        self.render("error.html", context)
-            .unwrap_or_else(|_| format!("<!doctype html><html lang=\"ar\" dir=\"rtl\"><title>{title}</title><p>{explanation}</p></html>"))
+        self.render("error.html", context).unwrap_or_else(|_| {
+            format!("<!doctype html><html lang=\"ar\" dir=\"rtl\"><title>{title}</title><p>{explanation}</p></html>")
+        })
     }
 }
 
 /// minijinja's HTML escaping also escapes `/`, which bloats every URL in a
 /// page; escaping the five characters HTML needs is as safe in text and in
 /// quoted attributes, and keeps pages smaller.
-fn escape_html_minimally(
-    output: &mut Output,
-    state: &State,
-    value: &Value,
-) -> Result<(), minijinja::Error> {
+fn escape_html_minimally(output: &mut Output, state: &State, value: &Value) -> Result<(), minijinja::Error> {
     match (state.auto_escape(), value.as_str()) {
         (AutoEscape::Html, Some(text)) if !value.is_safe() => {
             let mut escaped = String::with_capacity(text.len());
@@ -116,9 +95,9 @@ fn escape_html_minimally(
                     other => escaped.push(other),
                 }
             }
-            output.write_str(&escaped).map_err(|error| {
-                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, error.to_string())
-            })
+            output
+                .write_str(&escaped)
+                .map_err(|error| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, error.to_string()))
         }
         _ => minijinja::escape_formatter(output, state, value),
     }

@@ -14,11 +14,7 @@ use crate::error::AppError;
 
 /// Characters left as they are in a path segment; everything else, Arabic
 /// letters included, is percent-encoded on the wire.
-const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 pub const MAX_PAGE: u32 = 100_000;
 
@@ -28,21 +24,20 @@ pub fn encode_path_segment(segment: &str) -> String {
 
 /// Decodes one raw path segment; `None` when it is not valid UTF-8.
 pub fn decode_path_segment(raw: &str) -> Option<String> {
-    percent_decode_str(raw)
-        .decode_utf8()
-        .ok()
-        .map(|text| text.into_owned())
+    percent_decode_str(raw).decode_utf8().ok().map(|text| text.into_owned())
+}
+
+/// The raw (still percent-encoded) segment at `index` of the request path.
+/// Routes read their parameters this way rather than through axum's path
+/// extractors, which refuse segments that do not decode to UTF-8 before a
+/// handler can choose a kinder answer (a redirect, a 404).
+pub fn raw_segment(uri: &Uri, index: usize) -> Option<&str> {
+    uri.path().split('/').filter(|segment| !segment.is_empty()).nth(index)
 }
 
 /// The query string's parameters; the last value wins for repeated keys.
 pub fn query_params(uri: &Uri) -> HashMap<String, String> {
-    uri.query()
-        .map(|query| {
-            form_urlencoded::parse(query.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default()
+    uri.query().map(|query| form_urlencoded::parse(query.as_bytes()).into_owned().collect()).unwrap_or_default()
 }
 
 /// `?page=N`: absent means 1; anything but a whole number from 1 up is a bad request.
@@ -52,9 +47,7 @@ pub fn page_number(params: &HashMap<String, String>) -> Result<u32, AppError> {
         Some(value) => match value.parse::<u32>() {
             Ok(page) if (1..=MAX_PAGE).contains(&page) => Ok(page),
             Ok(page) if page > MAX_PAGE => Err(AppError::NotFound),
-            _ => Err(AppError::BadRequest(format!(
-                "page must be a whole number from 1, got '{value}'"
-            ))),
+            _ => Err(AppError::BadRequest(format!("page must be a whole number from 1, got '{value}'"))),
         },
     }
 }
@@ -85,16 +78,13 @@ where
         use axum::extract::rejection::JsonRejection;
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(JsonRejection::JsonDataError(error)) => Err(AppError::Validation {
-                message: error.body_text(),
-                fields: Default::default(),
-            }),
-            Err(JsonRejection::JsonSyntaxError(error)) => {
-                Err(AppError::BadRequest(error.body_text()))
+            Err(JsonRejection::JsonDataError(error)) => {
+                Err(AppError::Validation { message: error.body_text(), fields: Default::default() })
             }
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::UnsupportedMediaType(
-                "expected a body with Content-Type: application/json".to_owned(),
-            )),
+            Err(JsonRejection::JsonSyntaxError(error)) => Err(AppError::BadRequest(error.body_text())),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(AppError::UnsupportedMediaType("expected a body with Content-Type: application/json".to_owned()))
+            }
             Err(JsonRejection::BytesRejection(error)) => {
                 if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                     Err(AppError::PayloadTooLarge(error.body_text()))
@@ -117,26 +107,11 @@ mod tests {
         let params = |value: &str| HashMap::from([("page".to_owned(), value.to_owned())]);
         assert_eq!(page_number(&HashMap::new()).unwrap(), 1);
         assert_eq!(page_number(&params("3")).unwrap(), 3);
-        assert!(matches!(
-            page_number(&params("0")),
-            Err(AppError::BadRequest(_))
-        ));
-        assert!(matches!(
-            page_number(&params("-1")),
-            Err(AppError::BadRequest(_))
-        ));
-        assert!(matches!(
-            page_number(&params("abc")),
-            Err(AppError::BadRequest(_))
-        ));
-        assert!(matches!(
-            page_number(&params("99999999999999999999")),
-            Err(AppError::BadRequest(_))
-        ));
-        assert!(matches!(
-            page_number(&params("4000000000")),
-            Err(AppError::NotFound)
-        ));
+        assert!(matches!(page_number(&params("0")), Err(AppError::BadRequest(_))));
+        assert!(matches!(page_number(&params("-1")), Err(AppError::BadRequest(_))));
+        assert!(matches!(page_number(&params("abc")), Err(AppError::BadRequest(_))));
+        assert!(matches!(page_number(&params("99999999999999999999")), Err(AppError::BadRequest(_))));
+        assert!(matches!(page_number(&params("4000000000")), Err(AppError::NotFound)));
     }
 
     #[test]

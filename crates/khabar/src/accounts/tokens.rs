@@ -72,11 +72,7 @@ impl axum::extract::FromRequestParts<crate::app::AppState> for ApiCaller {
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or(crate::error::AppError::Unauthorized)?;
-        let token_name = state
-            .store
-            .verify_api_token(token)
-            .await?
-            .ok_or(crate::error::AppError::Unauthorized)?;
+        let token_name = state.store.verify_api_token(token).await?.ok_or(crate::error::AppError::Unauthorized)?;
         Ok(ApiCaller { token_name })
     }
 }

@@ -1,6 +1,6 @@
 //! The JSON APIs for articles: the public content API and the admin API.
 
-use axum::extract::{RawPathParams, State};
+use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -10,13 +10,11 @@ use crate::accounts::tokens::ApiCaller;
 use crate::app::AppState;
 use crate::articles::markdown;
 use crate::articles::pages::parse_id;
-use crate::articles::store::{
-    ArticleCard, ArticleRow, ArticleWrite, AttachedName, ListFilter, NewName,
-};
+use crate::articles::store::{ArticleCard, ArticleRow, ArticleWrite, AttachedName, ListFilter, NewName};
 use crate::articles::views::{links_for, LinkView};
 use crate::error::{AppError, FieldErrors};
 use crate::store::now_seconds;
-use crate::web::{article_path, page_count, page_number, query_params, ApiJson};
+use crate::web::{article_path, page_count, page_number, query_params, raw_segment, ApiJson};
 
 const MAX_API_LIMIT: u32 = 100;
 const MAX_TITLE_CHARS: usize = 300;
@@ -57,9 +55,7 @@ pub struct ArticleJson {
 }
 
 fn rfc3339(seconds: i64) -> String {
-    jiff::Timestamp::from_second(seconds)
-        .map(|at| at.to_string())
-        .unwrap_or_default()
+    jiff::Timestamp::from_second(seconds).map(|at| at.to_string()).unwrap_or_default()
 }
 
 fn absolute_links(state: &AppState, mut links: Vec<LinkView>) -> Vec<LinkView> {
@@ -69,12 +65,7 @@ fn absolute_links(state: &AppState, mut links: Vec<LinkView>) -> Vec<LinkView> {
     links
 }
 
-fn card_json(
-    state: &AppState,
-    card: &ArticleCard,
-    tags: &[AttachedName],
-    authors: &[AttachedName],
-) -> ArticleJson {
+fn card_json(state: &AppState, card: &ArticleCard, tags: &[AttachedName], authors: &[AttachedName]) -> ArticleJson {
     let mut section = LinkView::new("section", &card.section_name, &card.section_slug);
     section.url = state.absolute_url(&section.url);
     ArticleJson {
@@ -146,34 +137,20 @@ pub struct ArticleListJson {
     pub total: i64,
 }
 
-fn optional_param(
-    params: &std::collections::HashMap<String, String>,
-    name: &str,
-) -> Option<String> {
-    params
-        .get(name)
-        .map(|value| value.trim())
-        .filter(|value| !value.is_empty())
-        .map(str::to_owned)
+fn optional_param(params: &std::collections::HashMap<String, String>, name: &str) -> Option<String> {
+    params.get(name).map(|value| value.trim()).filter(|value| !value.is_empty()).map(str::to_owned)
 }
 
-pub async fn list_articles(
-    State(state): State<AppState>,
-    uri: Uri,
-) -> Result<Json<ArticleListJson>, AppError> {
+pub async fn list_articles(State(state): State<AppState>, uri: Uri) -> Result<Json<ArticleListJson>, AppError> {
     let params = query_params(&uri);
     let page = page_number(&params)?;
     let limit = match params.get("limit").map(|value| value.trim()) {
         None | Some("") => state.config.page_size,
-        Some(value) => value
-            .parse::<u32>()
-            .ok()
-            .filter(|limit| (1..=MAX_API_LIMIT).contains(limit))
-            .ok_or_else(|| {
-                AppError::BadRequest(format!(
-                    "limit must be a whole number from 1 to {MAX_API_LIMIT}"
-                ))
-            })?,
+        Some(value) => {
+            value.parse::<u32>().ok().filter(|limit| (1..=MAX_API_LIMIT).contains(limit)).ok_or_else(|| {
+                AppError::BadRequest(format!("limit must be a whole number from 1 to {MAX_API_LIMIT}"))
+            })?
+        }
     };
     let filter = ListFilter {
         section: optional_param(&params, "section"),
@@ -181,39 +158,20 @@ pub async fn list_articles(
         author: optional_param(&params, "author"),
     };
     let offset = i64::from(page - 1) * i64::from(limit);
-    let (cards, total) = state
-        .store
-        .list_articles(&filter, now_seconds(), offset, i64::from(limit))
-        .await?;
+    let (cards, total) = state.store.list_articles(&filter, now_seconds(), offset, i64::from(limit)).await?;
     let ids: Vec<i64> = cards.iter().map(|card| card.id).collect();
     let tags = state.store.tags_of(&ids).await?;
     let authors = state.store.authors_of(&ids).await?;
-    let articles = cards
-        .iter()
-        .map(|card| card_json(&state, card, &tags, &authors))
-        .collect();
-    Ok(Json(ArticleListJson {
-        articles,
-        page,
-        pages: page_count(total, limit),
-        limit,
-        total,
-    }))
+    let articles = cards.iter().map(|card| card_json(&state, card, &tags, &authors)).collect();
+    Ok(Json(ArticleListJson { articles, page, pages: page_count(total, limit), limit, total }))
 }
 
-fn id_param(params: &RawPathParams) -> Result<i64, AppError> {
-    params
-        .iter()
-        .find(|(key, _)| *key == "id")
-        .and_then(|(_, value)| parse_id(value))
-        .ok_or(AppError::NotFound)
+/// `/api/{content|admin}/articles/{id}`: the id is the fourth segment.
+fn id_param(uri: &Uri) -> Result<i64, AppError> {
+    raw_segment(uri, 3).and_then(parse_id).ok_or(AppError::NotFound)
 }
 
-async fn load_article_json(
-    state: &AppState,
-    id: i64,
-    for_admin: bool,
-) -> Result<ArticleJson, AppError> {
+async fn load_article_json(state: &AppState, id: i64, for_admin: bool) -> Result<ArticleJson, AppError> {
     let now = now_seconds();
     let row = state
         .store
@@ -226,23 +184,16 @@ async fn load_article_json(
     Ok(article_json(state, &row, &tags, &authors, for_admin))
 }
 
-pub async fn get_article(
-    State(state): State<AppState>,
-    params: RawPathParams,
-) -> Result<Json<ArticleJson>, AppError> {
-    Ok(Json(
-        load_article_json(&state, id_param(&params)?, false).await?,
-    ))
+pub async fn get_article(State(state): State<AppState>, uri: Uri) -> Result<Json<ArticleJson>, AppError> {
+    Ok(Json(load_article_json(&state, id_param(&uri)?, false).await?))
 }
 
 pub async fn admin_get_article(
     _caller: ApiCaller,
     State(state): State<AppState>,
-    params: RawPathParams,
+    uri: Uri,
 ) -> Result<Json<ArticleJson>, AppError> {
-    Ok(Json(
-        load_article_json(&state, id_param(&params)?, true).await?,
-    ))
+    Ok(Json(load_article_json(&state, id_param(&uri)?, true).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -275,10 +226,7 @@ pub struct ArticleInput {
 fn name_for(value: &str) -> Option<NewName> {
     let name = value.trim();
     let slug = khabar_arabic::slug::slugify(name);
-    (!slug.is_empty()).then(|| NewName {
-        name: name.to_owned(),
-        slug,
-    })
+    (!slug.is_empty()).then(|| NewName { name: name.to_owned(), slug })
 }
 
 fn validate_names(values: &[String], field: &str, errors: &mut FieldErrors) -> Vec<NewName> {
@@ -289,20 +237,14 @@ fn validate_names(values: &[String], field: &str, errors: &mut FieldErrors) -> V
     let mut names: Vec<NewName> = Vec::new();
     for value in values {
         if value.trim().chars().count() > MAX_NAME_CHARS {
-            errors.insert(
-                field.to_owned(),
-                format!("each name must be at most {MAX_NAME_CHARS} characters"),
-            );
+            errors.insert(field.to_owned(), format!("each name must be at most {MAX_NAME_CHARS} characters"));
             continue;
         }
         match name_for(value) {
             Some(name) if names.iter().all(|known| known.slug != name.slug) => names.push(name),
             Some(_) => {}
             None => {
-                errors.insert(
-                    field.to_owned(),
-                    format!("'{value}' has no letters or digits"),
-                );
+                errors.insert(field.to_owned(), format!("'{value}' has no letters or digits"));
             }
         }
     }
@@ -311,36 +253,23 @@ fn validate_names(values: &[String], field: &str, errors: &mut FieldErrors) -> V
 
 /// Turns input into a write, or reports every problem at once. `previous`
 /// keeps the first publication time when an article is edited.
-pub fn validate(
-    input: ArticleInput,
-    previous: Option<&ArticleRow>,
-    now: i64,
-) -> Result<ArticleWrite, AppError> {
+pub fn validate(input: ArticleInput, previous: Option<&ArticleRow>, now: i64) -> Result<ArticleWrite, AppError> {
     let mut errors = FieldErrors::new();
     let title = input.title.unwrap_or_default().trim().to_owned();
     if title.is_empty() {
         errors.insert("title".into(), "required".into());
     } else if title.chars().count() > MAX_TITLE_CHARS {
-        errors.insert(
-            "title".into(),
-            format!("at most {MAX_TITLE_CHARS} characters"),
-        );
+        errors.insert("title".into(), format!("at most {MAX_TITLE_CHARS} characters"));
     }
     let body_markdown = input.body_markdown.unwrap_or_default();
     if body_markdown.trim().is_empty() {
         errors.insert("body_markdown".into(), "required".into());
     } else if body_markdown.len() > MAX_BODY_BYTES {
-        errors.insert(
-            "body_markdown".into(),
-            format!("at most {MAX_BODY_BYTES} bytes"),
-        );
+        errors.insert("body_markdown".into(), format!("at most {MAX_BODY_BYTES} bytes"));
     }
     let summary = input.summary.unwrap_or_default().trim().to_owned();
     if summary.chars().count() > MAX_SUMMARY_CHARS {
-        errors.insert(
-            "summary".into(),
-            format!("at most {MAX_SUMMARY_CHARS} characters"),
-        );
+        errors.insert("summary".into(), format!("at most {MAX_SUMMARY_CHARS} characters"));
     }
     let section = match input.section.as_deref().map(str::trim) {
         None | Some("") => {
@@ -348,10 +277,7 @@ pub fn validate(
             None
         }
         Some(value) if value.chars().count() > MAX_NAME_CHARS => {
-            errors.insert(
-                "section".into(),
-                format!("at most {MAX_NAME_CHARS} characters"),
-            );
+            errors.insert("section".into(), format!("at most {MAX_NAME_CHARS} characters"));
             None
         }
         Some(value) => {
@@ -368,69 +294,44 @@ pub fn validate(
     if status != "draft" && status != "published" {
         errors.insert("status".into(), "must be \"draft\" or \"published\"".into());
     }
-    let requested_time = match input
-        .published_at
-        .as_deref()
-        .map(str::trim)
-        .filter(|value| !value.is_empty())
-    {
+    let requested_time = match input.published_at.as_deref().map(str::trim).filter(|value| !value.is_empty()) {
         None => None,
         Some(value) => match value.parse::<jiff::Timestamp>() {
             Ok(at) => Some(at.as_second()),
             Err(_) => {
                 errors.insert(
                     "published_at".into(),
-                    "must be an RFC 3339 time with an offset, e.g. 2026-11-29T18:00:00+03:00"
-                        .into(),
+                    "must be an RFC 3339 time with an offset, e.g. 2026-11-29T18:00:00+03:00".into(),
                 );
                 None
             }
         },
     };
-    let featured_image = input
-        .featured_image
-        .filter(|image| !image.url.trim().is_empty());
+    let featured_image = input.featured_image.filter(|image| !image.url.trim().is_empty());
     if let Some(image) = &featured_image {
         let url = image.url.trim();
-        let acceptable = url.starts_with('/') && !url.starts_with("//")
-            || url.starts_with("https://")
-            || url.starts_with("http://");
+        let acceptable =
+            url.starts_with('/') && !url.starts_with("//") || url.starts_with("https://") || url.starts_with("http://");
         if !acceptable || url.contains(char::is_whitespace) || url.contains('"') {
-            errors.insert(
-                "featured_image.url".into(),
-                "must be an http(s) URL or a path starting with /".into(),
-            );
+            errors.insert("featured_image.url".into(), "must be an http(s) URL or a path starting with /".into());
         }
     }
     let Some(section) = section.filter(|_| errors.is_empty()) else {
-        let message = errors
-            .iter()
-            .map(|(field, problem)| format!("{field}: {problem}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        return Err(AppError::Validation {
-            message,
-            fields: errors,
-        });
+        let message =
+            errors.iter().map(|(field, problem)| format!("{field}: {problem}")).collect::<Vec<_>>().join("; ");
+        return Err(AppError::Validation { message, fields: errors });
     };
     let published_at = match status.as_str() {
-        "published" => Some(
-            requested_time
-                .or(previous.and_then(|row| row.published_at))
-                .unwrap_or(now),
-        ),
+        "published" => Some(requested_time.or(previous.and_then(|row| row.published_at)).unwrap_or(now)),
         _ => requested_time,
     };
     let rendered = markdown::render(&body_markdown);
-    let slug = Some(khabar_arabic::slug::slugify(&title))
-        .filter(|slug| !slug.is_empty())
-        .unwrap_or_else(|| "خبر".into());
+    let slug =
+        Some(khabar_arabic::slug::slugify(&title)).filter(|slug| !slug.is_empty()).unwrap_or_else(|| "خبر".into());
     let (featured_image, featured_caption, featured_credit) = match featured_image {
-        Some(image) => (
-            Some(image.url.trim().to_owned()),
-            image.caption.trim().to_owned(),
-            image.credit.trim().to_owned(),
-        ),
+        Some(image) => {
+            (Some(image.url.trim().to_owned()), image.caption.trim().to_owned(), image.credit.trim().to_owned())
+        }
         None => (None, String::new(), String::new()),
     };
     Ok(ArticleWrite {
@@ -475,34 +376,27 @@ pub async fn create_article(
 pub async fn update_article(
     caller: ApiCaller,
     State(state): State<AppState>,
-    params: RawPathParams,
+    uri: Uri,
     ApiJson(input): ApiJson<ArticleInput>,
 ) -> Result<Json<WrittenJson>, AppError> {
-    let id = id_param(&params)?;
+    let id = id_param(&uri)?;
     let now = now_seconds();
-    let previous = state
-        .store
-        .article_by_id(id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let previous = state.store.article_by_id(id).await?.ok_or(AppError::NotFound)?;
     let write = validate(input, Some(&previous), now)?;
     if !state.store.update_article(id, &write, now).await? {
         return Err(AppError::NotFound);
     }
     tracing::info!(article = id, token = %caller.token_name, "article updated");
     state.content_changed();
-    Ok(Json(WrittenJson {
-        id,
-        url: state.absolute_url(&article_path(id, &write.slug)),
-    }))
+    Ok(Json(WrittenJson { id, url: state.absolute_url(&article_path(id, &write.slug)) }))
 }
 
 pub async fn delete_article(
     caller: ApiCaller,
     State(state): State<AppState>,
-    params: RawPathParams,
+    uri: Uri,
 ) -> Result<StatusCode, AppError> {
-    let id = id_param(&params)?;
+    let id = id_param(&uri)?;
     if !state.store.delete_article(id).await? {
         return Err(AppError::NotFound);
     }

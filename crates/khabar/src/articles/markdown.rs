@@ -10,8 +10,7 @@ pub struct RenderedBody {
 }
 
 pub fn render(markdown: &str) -> RenderedBody {
-    let options =
-        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
     let mut word_count: i64 = 0;
     let events = Parser::new_ext(markdown, options).inspect(|event| {
         if let Event::Text(text) | Event::Code(text) = event {
@@ -20,10 +19,7 @@ pub fn render(markdown: &str) -> RenderedBody {
     });
     let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut unsafe_html, events);
-    RenderedBody {
-        html: sanitize(&unsafe_html),
-        word_count,
-    }
+    RenderedBody { html: sanitize(&unsafe_html), word_count }
 }
 
 /// Writers are trusted less than the page: no script, no event handlers, no

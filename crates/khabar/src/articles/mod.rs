@@ -20,14 +20,9 @@ pub fn router() -> Router<AppState> {
         .route("/news/{id}/{slug}", get(pages::article_page))
         .route("/api/content/articles", get(api::list_articles))
         .route("/api/content/articles/{id}", get(api::get_article))
-        .route(
-            "/api/admin/articles",
-            axum::routing::post(api::create_article),
-        )
+        .route("/api/admin/articles", axum::routing::post(api::create_article))
         .route(
             "/api/admin/articles/{id}",
-            get(api::admin_get_article)
-                .put(api::update_article)
-                .delete(api::delete_article),
+            get(api::admin_get_article).put(api::update_article).delete(api::delete_article),
         )
 }

@@ -1,7 +1,7 @@
 //! The article page, served from the page cache.
 
-use axum::extract::{RawPathParams, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
@@ -10,7 +10,7 @@ use crate::cache::render::{cached_or_render, RenderedPage};
 use crate::error::AppError;
 use crate::sections::navigation;
 use crate::store::now_seconds;
-use crate::web::{article_path, decode_path_segment};
+use crate::web::{article_path, decode_path_segment, raw_segment};
 
 const RELATED_COUNT: i64 = 6;
 
@@ -22,58 +22,30 @@ pub fn parse_id(raw: &str) -> Option<i64> {
     raw.parse::<i64>().ok().filter(|id| *id > 0)
 }
 
-fn path_param<'a>(params: &'a RawPathParams, name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
-}
-
 pub fn redirect_permanently(location: &str) -> Response {
     match HeaderValue::from_str(location) {
-        Ok(location) => (
-            StatusCode::MOVED_PERMANENTLY,
-            [(header::LOCATION, location)],
-        )
-            .into_response(),
+        Ok(location) => (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, location)]).into_response(),
         Err(_) => AppError::NotFound.into_response(),
     }
 }
 
-pub async fn article_without_slug(
-    State(state): State<AppState>,
-    params: RawPathParams,
-) -> Result<Response, AppError> {
-    let id = path_param(&params, "id")
-        .and_then(parse_id)
-        .ok_or(AppError::NotFound)?;
-    let page = cached_or_render(&state, format!("article:{id}"), || {
-        render_article(&state, id)
-    })
-    .await?;
+pub async fn article_without_slug(State(state): State<AppState>, uri: Uri) -> Result<Response, AppError> {
+    let id = raw_segment(&uri, 1).and_then(parse_id).ok_or(AppError::NotFound)?;
+    let page = cached_or_render(&state, format!("article:{id}"), || render_article(&state, id)).await?;
     let canonical = page.canonical_path.as_deref().ok_or(AppError::NotFound)?;
     Ok(redirect_permanently(canonical))
 }
 
 pub async fn article_page(
     State(state): State<AppState>,
-    params: RawPathParams,
+    uri: Uri,
     request_headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let id = path_param(&params, "id")
-        .and_then(parse_id)
-        .ok_or(AppError::NotFound)?;
-    let page = cached_or_render(&state, format!("article:{id}"), || {
-        render_article(&state, id)
-    })
-    .await?;
+    let id = raw_segment(&uri, 1).and_then(parse_id).ok_or(AppError::NotFound)?;
+    let page = cached_or_render(&state, format!("article:{id}"), || render_article(&state, id)).await?;
     let canonical = page.canonical_path.as_deref().ok_or(AppError::NotFound)?;
-    let requested_slug = path_param(&params, "slug").and_then(decode_path_segment);
-    if requested_slug
-        .map(|slug| article_path(id, &slug))
-        .as_deref()
-        != Some(canonical)
-    {
+    let requested_slug = raw_segment(&uri, 2).and_then(decode_path_segment);
+    if requested_slug.map(|slug| article_path(id, &slug)).as_deref() != Some(canonical) {
         return Ok(redirect_permanently(canonical));
     }
     state.reads.record(id);
@@ -82,20 +54,12 @@ pub async fn article_page(
 
 async fn render_article(state: &AppState, id: i64) -> Result<RenderedPage, AppError> {
     let now = now_seconds();
-    let row = state
-        .store
-        .article_by_id(id)
-        .await?
-        .filter(|row| row.is_visible(now))
-        .ok_or(AppError::NotFound)?;
+    let row = state.store.article_by_id(id).await?.filter(|row| row.is_visible(now)).ok_or(AppError::NotFound)?;
     let ids = [row.id];
     let authors = state.store.authors_of(&ids).await?;
     let tags = state.store.tags_of(&ids).await?;
     let reference_time = row.published_at.unwrap_or(row.created_at);
-    let related = state
-        .store
-        .related_articles(row.id, row.section_id, reference_time, now, RELATED_COUNT)
-        .await?;
+    let related = state.store.related_articles(row.id, row.section_id, reference_time, now, RELATED_COUNT).await?;
     let article = article_view(state, &row, &authors, &tags);
     let related: Vec<_> = related.iter().map(|card| card_view(state, card)).collect();
     let html = state.templates.render(
@@ -108,11 +72,7 @@ async fn render_article(state: &AppState, id: i64) -> Result<RenderedPage, AppEr
             related => related,
         },
     )?;
-    Ok(RenderedPage {
-        html,
-        max_age: None,
-        canonical_path: Some(article_path(row.id, &row.slug)),
-    })
+    Ok(RenderedPage { html, max_age: None, canonical_path: Some(article_path(row.id, &row.slug)) })
 }
 
 #[cfg(test)]
@@ -122,16 +82,7 @@ mod tests {
     #[test]
     fn ids_are_positive_whole_numbers() {
         assert_eq!(parse_id("42"), Some(42));
-        for bad in [
-            "",
-            "0",
-            "-1",
-            "4a",
-            "١٢",
-            "99999999999999999999",
-            "1.5",
-            " 1",
-        ] {
+        for bad in ["", "0", "-1", "4a", "١٢", "99999999999999999999", "1.5", " 1"] {
             assert_eq!(parse_id(bad), None, "{bad}");
         }
     }

@@ -30,10 +30,7 @@ impl ReadCounter {
             return Ok(());
         }
         let day = day_number(now);
-        let rows: Vec<(i64, i64, i64)> = drained
-            .iter()
-            .map(|(id, count)| (*id, day, *count))
-            .collect();
+        let rows: Vec<(i64, i64, i64)> = drained.iter().map(|(id, count)| (*id, day, *count)).collect();
         if let Err(error) = store.add_reads(&rows).await {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             for (id, count) in drained {

@@ -126,29 +126,19 @@ macro_rules! resolve_name {
         .bind($now)
         .execute(&mut *$tx)
         .await?;
-        sqlx::query_scalar::<_, i64>(concat!(
-            "SELECT id FROM ",
-            $table,
-            " WHERE slug = $1 OR name = $2"
-        ))
-        .bind(&$name.slug)
-        .bind(&$name.name)
-        .fetch_one(&mut *$tx)
-        .await?
+        sqlx::query_scalar::<_, i64>(concat!("SELECT id FROM ", $table, " WHERE slug = $1 OR name = $2"))
+            .bind(&$name.slug)
+            .bind(&$name.name)
+            .fetch_one(&mut *$tx)
+            .await?
     }};
 }
 
 /// Writes the article's tag and author links, replacing any earlier ones.
 macro_rules! write_links {
     ($tx:expr, $article_id:expr, $write:expr, $now:expr) => {{
-        sqlx::query("DELETE FROM article_tags WHERE article_id = $1")
-            .bind($article_id)
-            .execute(&mut *$tx)
-            .await?;
-        sqlx::query("DELETE FROM article_authors WHERE article_id = $1")
-            .bind($article_id)
-            .execute(&mut *$tx)
-            .await?;
+        sqlx::query("DELETE FROM article_tags WHERE article_id = $1").bind($article_id).execute(&mut *$tx).await?;
+        sqlx::query("DELETE FROM article_authors WHERE article_id = $1").bind($article_id).execute(&mut *$tx).await?;
         for tag in &$write.tags {
             let tag_id = resolve_name!($tx, "tags", tag, $now);
             sqlx::query("INSERT INTO article_tags (article_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
@@ -207,12 +197,7 @@ impl Store {
     }
 
     /// Replaces an article's content; false when no such article exists.
-    pub async fn update_article(
-        &self,
-        id: i64,
-        write: &ArticleWrite,
-        now: i64,
-    ) -> Result<bool, StoreError> {
+    pub async fn update_article(&self, id: i64, write: &ArticleWrite, now: i64) -> Result<bool, StoreError> {
         let found = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let section_id = resolve_name!(tx, "sections", write.section, now);
@@ -328,10 +313,8 @@ impl Store {
             " AND ($4 IS NULL OR EXISTS (SELECT 1 FROM article_authors l JOIN authors t ON t.id = l.author_id \
                WHERE l.article_id = a.id AND t.slug = $4))"
         );
-        let list_sql = format!(
-            "SELECT {}{WHERE} ORDER BY a.published_at DESC, a.id DESC LIMIT $5 OFFSET $6",
-            card_columns!()
-        );
+        let list_sql =
+            format!("SELECT {}{WHERE} ORDER BY a.published_at DESC, a.id DESC LIMIT $5 OFFSET $6", card_columns!());
         let count_sql = format!("SELECT COUNT(*){WHERE}");
         let (cards, total) = with_pool!(self, pool => {
             let cards = sqlx::query_as::<_, ArticleCard>(&list_sql)
@@ -356,12 +339,7 @@ impl Store {
     }
 
     /// Articles most read since `since_day` (days since the epoch).
-    pub async fn most_read(
-        &self,
-        now: i64,
-        since_day: i64,
-        limit: i64,
-    ) -> Result<Vec<(ArticleCard, i64)>, StoreError> {
+    pub async fn most_read(&self, now: i64, since_day: i64, limit: i64) -> Result<Vec<(ArticleCard, i64)>, StoreError> {
         const SQL: &str = concat!(
             "SELECT ",
             card_columns!(),
@@ -384,10 +362,7 @@ impl Store {
             .bind(limit)
             .fetch_all(pool)
             .await)?;
-        Ok(rows
-            .into_iter()
-            .map(|row| (row.card, row.total_reads))
-            .collect())
+        Ok(rows.into_iter().map(|row| (row.card, row.total_reads)).collect())
     }
 
     /// Articles related to one: shared tags weigh most, then the same section,

@@ -21,11 +21,7 @@ pub struct LinkView {
 
 impl LinkView {
     pub fn new(kind: &str, name: &str, slug: &str) -> Self {
-        LinkView {
-            name: name.to_owned(),
-            slug: slug.to_owned(),
-            url: format!("/{kind}/{}", encode_path_segment(slug)),
-        }
+        LinkView { name: name.to_owned(), slug: slug.to_owned(), url: format!("/{kind}/{}", encode_path_segment(slug)) }
     }
 }
 
@@ -77,11 +73,7 @@ pub fn card_view(state: &AppState, card: &ArticleCard) -> CardView {
         section: LinkView::new("section", &card.section_name, &card.section_slug),
         breaking: card.breaking,
         image_url: card.featured_image.clone(),
-        image_alt: if card.featured_caption.is_empty() {
-            card.title.clone()
-        } else {
-            card.featured_caption.clone()
-        },
+        image_alt: if card.featured_caption.is_empty() { card.title.clone() } else { card.featured_caption.clone() },
         date: state.locale.date(card.published_at),
         reading_time: reading_time(state, card.word_count),
     }

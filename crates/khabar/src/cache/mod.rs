@@ -36,30 +36,21 @@ impl CachedPage {
     pub fn build(html: String, max_age: Option<Duration>, canonical_path: Option<String>) -> Self {
         let identity = Bytes::from(html);
         let digest = Sha256::digest(&identity);
-        let etag: String = digest
-            .iter()
-            .take(12)
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
+        let etag: String = digest.iter().take(12).map(|byte| format!("{byte:02x}")).collect();
         let gzip = {
-            let mut encoder =
-                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
             // Writing to a Vec cannot fail.
             let _ = encoder.write_all(&identity);
             Bytes::from(encoder.finish().unwrap_or_default())
         };
         let brotli = {
             let mut output = Vec::new();
-            let parameters = brotli::enc::BrotliEncoderParams {
-                quality: 10,
-                ..Default::default()
-            };
+            let parameters = brotli::enc::BrotliEncoderParams { quality: 10, ..Default::default() };
             let _ = brotli::BrotliCompress(&mut identity.as_ref(), &mut output, &parameters);
             Bytes::from(output)
         };
         let header_value = |suffix: &str| {
-            HeaderValue::from_str(&format!("\"{etag}{suffix}\""))
-                .unwrap_or(HeaderValue::from_static("\"x\""))
+            HeaderValue::from_str(&format!("\"{etag}{suffix}\"")).unwrap_or(HeaderValue::from_static("\"x\""))
         };
         CachedPage {
             etag_identity: header_value(""),
@@ -103,23 +94,14 @@ impl CachedPage {
             Response::new(Body::from(body.clone()))
         };
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
         if let Some(content_encoding) = content_encoding {
-            headers.insert(
-                header::CONTENT_ENCODING,
-                HeaderValue::from_static(content_encoding),
-            );
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(content_encoding));
         }
         headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         headers.insert(header::ETAG, etag.clone());
         // Browsers may keep the page but must ask again; the ETag makes that a cheap 304.
-        headers.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=0, must-revalidate"),
-        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=0, must-revalidate"));
         response
     }
 }
@@ -133,10 +115,7 @@ pub enum Encoding {
 
 /// Brotli, then gzip, unless the client refused them with `q=0`.
 pub fn preferred_encoding(headers: &HeaderMap) -> Encoding {
-    let Some(accepted) = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|value| value.to_str().ok())
-    else {
+    let Some(accepted) = headers.get(header::ACCEPT_ENCODING).and_then(|value| value.to_str().ok()) else {
         return Encoding::Identity;
     };
     let mut brotli = false;
@@ -146,9 +125,7 @@ pub fn preferred_encoding(headers: &HeaderMap) -> Encoding {
         let name = parts.next().unwrap_or("").trim();
         let refused = parts.any(|parameter| {
             let parameter = parameter.trim();
-            parameter
-                .strip_prefix("q=")
-                .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+            parameter.strip_prefix("q=").is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
         });
         if refused {
             continue;
@@ -183,40 +160,23 @@ pub struct PageCache {
 impl PageCache {
     pub fn new(max_bytes: u64) -> Self {
         PageCache {
-            entries: Mutex::new(Entries {
-                map: HashMap::new(),
-                order: VecDeque::new(),
-                bytes: 0,
-                generation: 0,
-            }),
+            entries: Mutex::new(Entries { map: HashMap::new(), order: VecDeque::new(), bytes: 0, generation: 0 }),
             max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
         }
     }
 
     pub fn get(&self, key: &str) -> Option<Arc<CachedPage>> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries
-            .map
-            .get(key)
-            .filter(|page| page.is_fresh(Instant::now()))
-            .cloned()
+        entries.map.get(key).filter(|page| page.is_fresh(Instant::now())).cloned()
     }
 
     /// The generation to pass to `insert`: a page rendered before an
     /// invalidation must not be stored after it.
     pub fn generation(&self) -> u64 {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .generation
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).generation
     }
 
-    pub fn insert(
-        &self,
-        key: String,
-        page: CachedPage,
-        rendered_in_generation: u64,
-    ) -> Arc<CachedPage> {
+    pub fn insert(&self, key: String, page: CachedPage, rendered_in_generation: u64) -> Arc<CachedPage> {
         let page = Arc::new(page);
         let size = page.size();
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
@@ -249,11 +209,7 @@ impl PageCache {
     }
 
     pub fn len(&self) -> usize {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .map
-            .len()
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).map.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -268,24 +224,15 @@ mod tests {
 
     fn headers(accept_encoding: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_str(accept_encoding).unwrap(),
-        );
+        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(accept_encoding).unwrap());
         headers
     }
 
     #[test]
     fn encoding_negotiation_respects_refusals() {
-        assert_eq!(
-            preferred_encoding(&headers("gzip, deflate, br")),
-            Encoding::Brotli
-        );
+        assert_eq!(preferred_encoding(&headers("gzip, deflate, br")), Encoding::Brotli);
         assert_eq!(preferred_encoding(&headers("gzip")), Encoding::Gzip);
-        assert_eq!(
-            preferred_encoding(&headers("br;q=0, gzip;q=0.5")),
-            Encoding::Gzip
-        );
+        assert_eq!(preferred_encoding(&headers("br;q=0, gzip;q=0.5")), Encoding::Gzip);
         assert_eq!(preferred_encoding(&headers("identity")), Encoding::Identity);
         assert_eq!(preferred_encoding(&HeaderMap::new()), Encoding::Identity);
     }
@@ -295,18 +242,10 @@ mod tests {
         let cache = PageCache::new(1 << 20);
         let generation = cache.generation();
         cache.invalidate_all();
-        cache.insert(
-            "home".into(),
-            CachedPage::build("<p>old</p>".into(), None, None),
-            generation,
-        );
+        cache.insert("home".into(), CachedPage::build("<p>old</p>".into(), None, None), generation);
         assert!(cache.get("home").is_none());
         let generation = cache.generation();
-        cache.insert(
-            "home".into(),
-            CachedPage::build("<p>new</p>".into(), None, None),
-            generation,
-        );
+        cache.insert("home".into(), CachedPage::build("<p>new</p>".into(), None, None), generation);
         assert!(cache.get("home").is_some());
     }
 
@@ -325,11 +264,7 @@ mod tests {
     #[test]
     fn expired_pages_are_not_served() {
         let cache = PageCache::new(1 << 20);
-        cache.insert(
-            "x".into(),
-            CachedPage::build("x".into(), Some(Duration::ZERO), None),
-            0,
-        );
+        cache.insert("x".into(), CachedPage::build("x".into(), Some(Duration::ZERO), None), 0);
         assert!(cache.get("x").is_none());
     }
 }

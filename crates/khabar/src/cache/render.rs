@@ -19,19 +19,11 @@ pub struct RenderedPage {
 
 impl RenderedPage {
     pub fn new(html: String) -> Self {
-        RenderedPage {
-            html,
-            max_age: None,
-            canonical_path: None,
-        }
+        RenderedPage { html, max_age: None, canonical_path: None }
     }
 }
 
-pub async fn cached_or_render<F, Fut>(
-    state: &AppState,
-    key: String,
-    render: F,
-) -> Result<Arc<CachedPage>, AppError>
+pub async fn cached_or_render<F, Fut>(state: &AppState, key: String, render: F) -> Result<Arc<CachedPage>, AppError>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<RenderedPage, AppError>>,
@@ -42,21 +34,10 @@ where
     let generation = state.pages.generation();
     let rendered = render().await?;
     // Every page shows today's date in its masthead, so none outlives the day.
-    let until_midnight = Duration::from_secs(
-        state
-            .locale
-            .seconds_until_midnight(now_seconds())
-            .unsigned_abs(),
-    );
-    let max_age = Some(
-        rendered
-            .max_age
-            .map_or(until_midnight, |age| age.min(until_midnight)),
-    );
-    let page = tokio::task::spawn_blocking(move || {
-        CachedPage::build(rendered.html, max_age, rendered.canonical_path)
-    })
-    .await
-    .map_err(|error| AppError::Internal(format!("page compression failed: {error}")))?;
+    let until_midnight = Duration::from_secs(state.locale.seconds_until_midnight(now_seconds()).unsigned_abs());
+    let max_age = Some(rendered.max_age.map_or(until_midnight, |age| age.min(until_midnight)));
+    let page = tokio::task::spawn_blocking(move || CachedPage::build(rendered.html, max_age, rendered.canonical_path))
+        .await
+        .map_err(|error| AppError::Internal(format!("page compression failed: {error}")))?;
     Ok(state.pages.insert(key, page, generation))
 }

@@ -33,16 +33,12 @@ pub async fn run(options: Options) -> Result<(), CliError> {
             store.close().await;
             tracing::info!(articles = count, data = %options.data.display(), "created the demo site");
         }
-        FolderState::Foreign => return Err(CliError::Usage(format!(
-            "{} holds other files and no khabar.toml; choose an empty or new folder for the demo",
-            options.data.display()
-        ))),
+        FolderState::Foreign => {
+            return Err(CliError::Usage(format!(
+                "{} holds other files and no khabar.toml; choose an empty or new folder for the demo",
+                options.data.display()
+            )))
+        }
     }
-    serve_site(
-        &options.data,
-        options.database.as_deref(),
-        &options.addr,
-        started,
-    )
-    .await
+    serve_site(&options.data, options.database.as_deref(), &options.addr, started).await
 }

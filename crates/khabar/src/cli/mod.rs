@@ -9,11 +9,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "khabar",
-    version,
-    about = "An Arabic-first news publishing platform"
-)]
+#[command(name = "khabar", version, about = "An Arabic-first news publishing platform")]
 pub struct Command {
     #[command(subcommand)]
     pub action: Action,
@@ -50,10 +46,7 @@ pub enum CliError {
     #[error(transparent)]
     Demo(#[from] crate::demo::DemoError),
     #[error("cannot listen on {address}: {source}")]
-    Listen {
-        address: String,
-        source: std::io::Error,
-    },
+    Listen { address: String, source: std::io::Error },
     #[error("server failed: {0}")]
     Serve(std::io::Error),
     #[error("{0}")]
@@ -72,15 +65,8 @@ pub async fn run(command: Command) -> Result<(), CliError> {
 /// `RUST_LOG` to choose levels.
 pub fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let json = std::env::var("KHABAR_LOG_FORMAT").is_ok_and(|format| format == "json");
-    let _ = if json {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
 }

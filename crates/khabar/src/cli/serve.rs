@@ -32,32 +32,18 @@ pub async fn run(options: Options) -> Result<(), CliError> {
             )))
         }
     }
-    serve_site(
-        &options.site.data,
-        options.site.database.as_deref(),
-        &options.addr,
-        started,
-    )
-    .await
+    serve_site(&options.site.data, options.site.database.as_deref(), &options.addr, started).await
 }
 
 /// Opens the site, binds, serves until a termination signal, then stops cleanly.
-pub async fn serve_site(
-    data: &Path,
-    database: Option<&str>,
-    address: &str,
-    started: Instant,
-) -> Result<(), CliError> {
+pub async fn serve_site(data: &Path, database: Option<&str>, address: &str, started: Instant) -> Result<(), CliError> {
     let (config, store) = site::open(data, database).await?;
     let backend = store.backend_name();
     let site_name = config.site_name.clone();
     let state = AppState::new(config, data, store.clone())?;
     let listener = tokio::net::TcpListener::bind(address)
         .await
-        .map_err(|source| CliError::Listen {
-            address: address.to_owned(),
-            source,
-        })?;
+        .map_err(|source| CliError::Listen { address: address.to_owned(), source })?;
     let server = RunningServer::start(state, listener).map_err(CliError::Serve)?;
     tracing::info!(
         site = %site_name,

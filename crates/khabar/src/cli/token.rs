@@ -17,10 +17,7 @@ pub enum Action {
 
 pub async fn run(action: Action) -> Result<(), CliError> {
     match action {
-        Action::Create {
-            site: options,
-            name,
-        } => {
+        Action::Create { site: options, name } => {
             let name = name.trim();
             if name.is_empty() {
                 return Err(CliError::Usage("--name must not be empty".to_owned()));

@@ -19,10 +19,7 @@ struct Sequence(u64);
 
 impl Sequence {
     fn next(&mut self, below: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 33) % below.max(1)
     }
 }
@@ -42,10 +39,7 @@ pub fn illustration(section_index: usize, article_number: usize) -> String {
     for _ in 0..7 {
         let (x, y, r) = (random.next(1200), random.next(675), 40 + random.next(220));
         let opacity = 5 + random.next(12);
-        let _ = write!(
-            svg,
-            "<circle cx=\"{x}\" cy=\"{y}\" r=\"{r}\" fill=\"#fff\" opacity=\"0.{opacity:02}\"/>"
-        );
+        let _ = write!(svg, "<circle cx=\"{x}\" cy=\"{y}\" r=\"{r}\" fill=\"#fff\" opacity=\"0.{opacity:02}\"/>");
     }
     match section_index {
         // Politics: a domed assembly hall.
@@ -56,11 +50,7 @@ pub fn illustration(section_index: usize, article_number: usize) -> String {
                  <rect x=\"380\" y=\"360\" width=\"440\" height=\"24\"/><rect x=\"360\" y=\"560\" width=\"480\" height=\"30\"/>"
             );
             for column in 0..7 {
-                let _ = write!(
-                    svg,
-                    "<rect x=\"{}\" y=\"390\" width=\"26\" height=\"170\"/>",
-                    405 + column * 62
-                );
+                let _ = write!(svg, "<rect x=\"{}\" y=\"390\" width=\"26\" height=\"170\"/>", 405 + column * 62);
             }
             svg.push_str("</g>");
         }
@@ -97,25 +87,16 @@ pub fn illustration(section_index: usize, article_number: usize) -> String {
         }
         // Culture: a row of arches, as in an old courtyard.
         3 => {
-            let _ = write!(
-                svg,
-                "<g fill=\"none\" stroke=\"{accent}\" stroke-width=\"14\" opacity=\"0.9\">"
-            );
+            let _ = write!(svg, "<g fill=\"none\" stroke=\"{accent}\" stroke-width=\"14\" opacity=\"0.9\">");
             for arch in 0..4 {
                 let x = 270 + arch * 170;
-                let _ = write!(
-                    svg,
-                    "<path d=\"M{x} 560 V330 A70 80 0 0 1 {} 330 V560\"/>",
-                    x + 140
-                );
+                let _ = write!(svg, "<path d=\"M{x} 560 V330 A70 80 0 0 1 {} 330 V560\"/>", x + 140);
             }
             svg.push_str("</g>");
         }
         // Technology: a circuit of connected nodes.
         4 => {
-            let nodes: Vec<(u64, u64)> = (0..9)
-                .map(|_| (220 + random.next(760), 140 + random.next(400)))
-                .collect();
+            let nodes: Vec<(u64, u64)> = (0..9).map(|_| (220 + random.next(760), 140 + random.next(400))).collect();
             for pair in nodes.windows(2) {
                 let ((x1, y1), (x2, y2)) = (pair[0], pair[1]);
                 let _ = write!(
@@ -124,10 +105,7 @@ pub fn illustration(section_index: usize, article_number: usize) -> String {
                 );
             }
             for (x, y) in nodes {
-                let _ = write!(
-                    svg,
-                    "<circle cx=\"{x}\" cy=\"{y}\" r=\"16\" fill=\"#fff\"/>"
-                );
+                let _ = write!(svg, "<circle cx=\"{x}\" cy=\"{y}\" r=\"16\" fill=\"#fff\"/>");
             }
         }
         // Health: a cross and a heartbeat line.

@@ -42,53 +42,25 @@ struct FrontMatter {
 
 /// Sections in the order the masthead shows them, with their descriptions.
 const SECTIONS: &[(&str, &str)] = &[
-    (
-        "سياسة",
-        "الشأن السياسي المحلي والعربي: البرلمان والحكومة والانتخابات والمفاوضات.",
-    ),
+    ("سياسة", "الشأن السياسي المحلي والعربي: البرلمان والحكومة والانتخابات والمفاوضات."),
     ("اقتصاد", "الأسواق والأسعار والزراعة والطاقة وريادة الأعمال."),
-    (
-        "رياضة",
-        "نتائج المباريات والبطولات وأخبار الأندية والمنتخبات.",
-    ),
-    (
-        "ثقافة وفنون",
-        "الكتب والسينما والموسيقى والتراث والفنون التشكيلية.",
-    ),
-    (
-        "تكنولوجيا",
-        "التحول الرقمي والذكاء الاصطناعي والأمن السيبراني.",
-    ),
+    ("رياضة", "نتائج المباريات والبطولات وأخبار الأندية والمنتخبات."),
+    ("ثقافة وفنون", "الكتب والسينما والموسيقى والتراث والفنون التشكيلية."),
+    ("تكنولوجيا", "التحول الرقمي والذكاء الاصطناعي والأمن السيبراني."),
     ("صحة", "الصحة العامة والمستشفيات والتغذية ونصائح الأطباء."),
 ];
 
 const AUTHORS: &[(&str, &str)] = &[
-    (
-        "ليلى حداد",
-        "محررة الشؤون السياسية، تغطي البرلمان والمفاوضات الإقليمية منذ أكثر من عشر سنوات.",
-    ),
-    (
-        "سامر الخطيب",
-        "محرر اقتصادي متخصص في الأسواق والزراعة والطاقة.",
-    ),
-    (
-        "رنا العلي",
-        "صحفية تكتب في الثقافة والصحة العامة، وتهتم بقصص المدن وتراثها.",
-    ),
-    (
-        "كريم منصور",
-        "محرر الرياضة والتكنولوجيا، يتابع الملاعب والشركات الناشئة على حد سواء.",
-    ),
+    ("ليلى حداد", "محررة الشؤون السياسية، تغطي البرلمان والمفاوضات الإقليمية منذ أكثر من عشر سنوات."),
+    ("سامر الخطيب", "محرر اقتصادي متخصص في الأسواق والزراعة والطاقة."),
+    ("رنا العلي", "صحفية تكتب في الثقافة والصحة العامة، وتهتم بقصص المدن وتراثها."),
+    ("كريم منصور", "محرر الرياضة والتكنولوجيا، يتابع الملاعب والشركات الناشئة على حد سواء."),
 ];
 
 fn parse(index: usize, source: &str) -> Result<(FrontMatter, String), DemoError> {
     let error = |message: String| DemoError::Article { index, message };
-    let rest = source
-        .strip_prefix("+++\n")
-        .ok_or_else(|| error("missing opening +++".into()))?;
-    let (front, body) = rest
-        .split_once("\n+++\n")
-        .ok_or_else(|| error("missing closing +++".into()))?;
+    let rest = source.strip_prefix("+++\n").ok_or_else(|| error("missing opening +++".into()))?;
+    let (front, body) = rest.split_once("\n+++\n").ok_or_else(|| error("missing closing +++".into()))?;
     let front: FrontMatter = toml::from_str(front).map_err(|problem| error(problem.to_string()))?;
     Ok((front, body.trim().to_owned()))
 }
@@ -103,22 +75,13 @@ pub async fn seed(store: &Store, data_dir: &Path) -> Result<usize, DemoError> {
     for (index, source) in articles::ARTICLES.iter().enumerate() {
         let number = index + 1;
         let (front, body) = parse(number, source)?;
-        let section_index = SECTIONS
-            .iter()
-            .position(|(name, _)| *name == front.section)
-            .unwrap_or(0);
+        let section_index = SECTIONS.iter().position(|(name, _)| *name == front.section).unwrap_or(0);
         let image_name = format!("{number:02}.svg");
-        std::fs::write(
-            image_dir.join(&image_name),
-            images::illustration(section_index, number),
-        )
-        .map_err(DemoError::Images)?;
+        std::fs::write(image_dir.join(&image_name), images::illustration(section_index, number))
+            .map_err(DemoError::Images)?;
         let published_at = jiff::Timestamp::from_second(now - front.hours_ago * 3600)
             .map(|at| at.to_string())
-            .map_err(|problem| DemoError::Article {
-                index: number,
-                message: problem.to_string(),
-            })?;
+            .map_err(|problem| DemoError::Article { index: number, message: problem.to_string() })?;
         let input = ArticleInput {
             title: Some(front.title),
             body_markdown: Some(body),
@@ -135,35 +98,23 @@ pub async fn seed(store: &Store, data_dir: &Path) -> Result<usize, DemoError> {
                 credit: front.credit,
             }),
         };
-        let write = validate(input, None, now).map_err(|problem| DemoError::Article {
-            index: number,
-            message: problem.to_string(),
-        })?;
+        let write = validate(input, None, now)
+            .map_err(|problem| DemoError::Article { index: number, message: problem.to_string() })?;
         created.push(store.create_article(&write, now).await?);
     }
     for (position, (name, description)) in SECTIONS.iter().enumerate() {
         let slug = khabar_arabic::slug::slugify(name);
-        store
-            .describe_section(&slug, i64::try_from(position).unwrap_or(0), description)
-            .await?;
+        store.describe_section(&slug, i64::try_from(position).unwrap_or(0), description).await?;
     }
     for (name, bio) in AUTHORS {
-        store
-            .describe_author(&khabar_arabic::slug::slugify(name), bio)
-            .await?;
+        store.describe_author(&khabar_arabic::slug::slugify(name), bio).await?;
     }
     // A spread of reads so "most read" has something to rank on day one.
     let today = day_number(now);
     let reads: Vec<(i64, i64, i64)> = created
         .iter()
         .enumerate()
-        .map(|(index, id)| {
-            (
-                *id,
-                today,
-                i64::try_from((index * 37 + 11) % 97 * 13 + 5).unwrap_or(5),
-            )
-        })
+        .map(|(index, id)| (*id, today, i64::try_from((index * 37 + 11) % 97 * 13 + 5).unwrap_or(5)))
         .collect();
     store.add_reads(&reads).await?;
     Ok(created.len())
@@ -181,16 +132,8 @@ mod tests {
         for (index, source) in articles::ARTICLES.iter().enumerate() {
             let (front, body) = parse(index + 1, source).unwrap();
             let words = body.split_whitespace().count();
-            assert!(
-                (150..=600).contains(&words),
-                "article {} has {words} words",
-                index + 1
-            );
-            assert!(
-                SECTIONS.iter().any(|(name, _)| *name == front.section),
-                "article {}",
-                index + 1
-            );
+            assert!((150..=600).contains(&words), "article {} has {words} words", index + 1);
+            assert!(SECTIONS.iter().any(|(name, _)| *name == front.section), "article {}", index + 1);
             assert!(!front.tags.is_empty());
             sections.insert(front.section);
             authors.extend(front.authors);
@@ -198,8 +141,6 @@ mod tests {
         assert!(articles::ARTICLES.len() >= 24);
         assert!(sections.len() >= 5);
         assert!(authors.len() >= 3);
-        assert!(authors
-            .iter()
-            .all(|author| AUTHORS.iter().any(|(name, _)| name == author)));
+        assert!(authors.iter().all(|author| AUTHORS.iter().any(|(name, _)| name == author)));
     }
 }

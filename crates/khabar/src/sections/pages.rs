@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{RawPathParams, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use serde::Serialize;
@@ -16,7 +16,7 @@ use crate::cache::render::{cached_or_render, RenderedPage};
 use crate::error::AppError;
 use crate::sections::navigation;
 use crate::store::now_seconds;
-use crate::web::{decode_path_segment, encode_path_segment, page_count, page_number, query_params};
+use crate::web::{decode_path_segment, encode_path_segment, page_count, page_number, query_params, raw_segment};
 use khabar_arabic::plural;
 
 const LATEST_COUNT: i64 = 8;
@@ -41,10 +41,7 @@ struct MostRead {
     reads: String,
 }
 
-pub async fn home(
-    State(state): State<AppState>,
-    request_headers: HeaderMap,
-) -> Result<Response, AppError> {
+pub async fn home(State(state): State<AppState>, request_headers: HeaderMap) -> Result<Response, AppError> {
     let page = cached_or_render(&state, "home".to_owned(), || render_home(&state)).await?;
     Ok(page.respond(&request_headers))
 }
@@ -52,14 +49,9 @@ pub async fn home(
 async fn render_home(state: &AppState) -> Result<RenderedPage, AppError> {
     let now = now_seconds();
     let everything = ListFilter::default();
-    let (latest, _) = state
-        .store
-        .list_articles(&everything, now, 0, LATEST_COUNT + 1)
-        .await?;
-    let top_index = latest
-        .iter()
-        .position(|card| card.breaking && now - card.published_at < BREAKING_LEAD_SECONDS)
-        .unwrap_or(0);
+    let (latest, _) = state.store.list_articles(&everything, now, 0, LATEST_COUNT + 1).await?;
+    let top_index =
+        latest.iter().position(|card| card.breaking && now - card.published_at < BREAKING_LEAD_SECONDS).unwrap_or(0);
     let top = latest.get(top_index).map(|card| card_view(state, card));
     let latest: Vec<CardView> = latest
         .iter()
@@ -71,14 +63,8 @@ async fn render_home(state: &AppState) -> Result<RenderedPage, AppError> {
     let sections = navigation(state, now).await?;
     let mut blocks = Vec::with_capacity(sections.len());
     for section in &sections {
-        let filter = ListFilter {
-            section: Some(section.slug.clone()),
-            ..ListFilter::default()
-        };
-        let (cards, _) = state
-            .store
-            .list_articles(&filter, now, 0, SECTION_BLOCK_COUNT)
-            .await?;
+        let filter = ListFilter { section: Some(section.slug.clone()), ..ListFilter::default() };
+        let (cards, _) = state.store.list_articles(&filter, now, 0, SECTION_BLOCK_COUNT).await?;
         blocks.push(SectionBlock {
             name: section.name.clone(),
             url: section.url.clone(),
@@ -107,11 +93,7 @@ async fn render_home(state: &AppState) -> Result<RenderedPage, AppError> {
             most_read => most_read,
         },
     )?;
-    Ok(RenderedPage {
-        html,
-        max_age: Some(HOME_MAX_AGE),
-        canonical_path: Some("/".to_owned()),
-    })
+    Ok(RenderedPage { html, max_age: Some(HOME_MAX_AGE), canonical_path: Some("/".to_owned()) })
 }
 
 #[derive(Clone, Copy)]
@@ -140,114 +122,50 @@ struct Pagination {
     next_url: Option<String>,
 }
 
-pub async fn section_page(
-    state: State<AppState>,
-    params: RawPathParams,
-    uri: Uri,
-    request_headers: HeaderMap,
-) -> Result<Response, AppError> {
-    list_page(state, params, uri, request_headers, ListKind::Section).await
+pub async fn section_page(state: State<AppState>, uri: Uri, request_headers: HeaderMap) -> Result<Response, AppError> {
+    list_page(state, uri, request_headers, ListKind::Section).await
 }
 
-pub async fn tag_page(
-    state: State<AppState>,
-    params: RawPathParams,
-    uri: Uri,
-    request_headers: HeaderMap,
-) -> Result<Response, AppError> {
-    list_page(state, params, uri, request_headers, ListKind::Tag).await
+pub async fn tag_page(state: State<AppState>, uri: Uri, request_headers: HeaderMap) -> Result<Response, AppError> {
+    list_page(state, uri, request_headers, ListKind::Tag).await
 }
 
-pub async fn author_page(
-    state: State<AppState>,
-    params: RawPathParams,
-    uri: Uri,
-    request_headers: HeaderMap,
-) -> Result<Response, AppError> {
-    list_page(state, params, uri, request_headers, ListKind::Author).await
+pub async fn author_page(state: State<AppState>, uri: Uri, request_headers: HeaderMap) -> Result<Response, AppError> {
+    list_page(state, uri, request_headers, ListKind::Author).await
 }
 
 async fn list_page(
     State(state): State<AppState>,
-    params: RawPathParams,
     uri: Uri,
     request_headers: HeaderMap,
     kind: ListKind,
 ) -> Result<Response, AppError> {
-    let slug = params
-        .iter()
-        .find(|(key, _)| *key == "slug")
-        .and_then(|(_, value)| decode_path_segment(value))
-        .ok_or(AppError::NotFound)?;
+    let slug = raw_segment(&uri, 1).and_then(decode_path_segment).ok_or(AppError::NotFound)?;
     let page_number = page_number(&query_params(&uri))?;
     let key = format!("{}:{slug}:{page_number}", kind.path_word());
-    let page = cached_or_render(&state, key, || {
-        render_list(&state, kind, &slug, page_number)
-    })
-    .await?;
+    let page = cached_or_render(&state, key, || render_list(&state, kind, &slug, page_number)).await?;
     Ok(page.respond(&request_headers))
 }
 
-async fn render_list(
-    state: &AppState,
-    kind: ListKind,
-    slug: &str,
-    page: u32,
-) -> Result<RenderedPage, AppError> {
+async fn render_list(state: &AppState, kind: ListKind, slug: &str, page: u32) -> Result<RenderedPage, AppError> {
     let now = now_seconds();
     let (heading, description, filter) = match kind {
         ListKind::Section => {
-            let section = state
-                .store
-                .section_by_slug(slug)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            (
-                section.name,
-                section.description,
-                ListFilter {
-                    section: Some(section.slug),
-                    ..Default::default()
-                },
-            )
+            let section = state.store.section_by_slug(slug).await?.ok_or(AppError::NotFound)?;
+            (section.name, section.description, ListFilter { section: Some(section.slug), ..Default::default() })
         }
         ListKind::Tag => {
-            let tag = state
-                .store
-                .tag_by_slug(slug)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            (
-                tag.name,
-                String::new(),
-                ListFilter {
-                    tag: Some(tag.slug),
-                    ..Default::default()
-                },
-            )
+            let tag = state.store.tag_by_slug(slug).await?.ok_or(AppError::NotFound)?;
+            (tag.name, String::new(), ListFilter { tag: Some(tag.slug), ..Default::default() })
         }
         ListKind::Author => {
-            let author = state
-                .store
-                .author_by_slug(slug)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            (
-                author.name,
-                author.bio,
-                ListFilter {
-                    author: Some(author.slug),
-                    ..Default::default()
-                },
-            )
+            let author = state.store.author_by_slug(slug).await?.ok_or(AppError::NotFound)?;
+            (author.name, author.bio, ListFilter { author: Some(author.slug), ..Default::default() })
         }
     };
     let per_page = state.config.page_size;
     let offset = i64::from(page - 1) * i64::from(per_page);
-    let (cards, total) = state
-        .store
-        .list_articles(&filter, now, offset, i64::from(per_page))
-        .await?;
+    let (cards, total) = state.store.list_articles(&filter, now, offset, i64::from(per_page)).await?;
     let pages = page_count(total, per_page);
     if page > pages {
         return Err(AppError::NotFound);
@@ -263,11 +181,7 @@ async fn render_list(
     let pagination = Pagination {
         page,
         pages,
-        label: format!(
-            "الصفحة {} من {}",
-            state.locale.number(i64::from(page)),
-            state.locale.number(i64::from(pages))
-        ),
+        label: format!("الصفحة {} من {}", state.locale.number(i64::from(page)), state.locale.number(i64::from(pages))),
         previous_url: (page > 1).then(|| page_url(page - 1)),
         next_url: (page < pages).then(|| page_url(page + 1)),
     };
@@ -287,9 +201,5 @@ async fn render_list(
             canonical_url => state.absolute_url(&page_url(page)),
         },
     )?;
-    Ok(RenderedPage {
-        html,
-        max_age: None,
-        canonical_path: Some(page_url(page)),
-    })
+    Ok(RenderedPage { html, max_age: None, canonical_path: Some(page_url(page)) })
 }

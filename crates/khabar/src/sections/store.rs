@@ -69,7 +69,7 @@ impl Store {
 
     pub async fn section_by_slug(&self, slug: &str) -> Result<Option<SectionRow>, StoreError> {
         let row = with_pool!(self, pool => sqlx::query_as::<_, SectionRow>(
-            "SELECT id, name, slug, description, position, 0 AS article_count FROM sections WHERE slug = $1",
+            "SELECT id, name, slug, description, position, CAST(0 AS BIGINT) AS article_count FROM sections WHERE slug = $1",
         )
         .bind(slug)
         .fetch_optional(pool)
@@ -79,7 +79,7 @@ impl Store {
 
     pub async fn tag_by_slug(&self, slug: &str) -> Result<Option<TagRow>, StoreError> {
         let row = with_pool!(self, pool => sqlx::query_as::<_, TagRow>(
-            "SELECT id, name, slug, 0 AS article_count FROM tags WHERE slug = $1",
+            "SELECT id, name, slug, CAST(0 AS BIGINT) AS article_count FROM tags WHERE slug = $1",
         )
         .bind(slug)
         .fetch_optional(pool)
@@ -89,7 +89,7 @@ impl Store {
 
     pub async fn author_by_slug(&self, slug: &str) -> Result<Option<AuthorRow>, StoreError> {
         let row = with_pool!(self, pool => sqlx::query_as::<_, AuthorRow>(
-            "SELECT id, name, slug, bio, 0 AS article_count FROM authors WHERE slug = $1",
+            "SELECT id, name, slug, bio, CAST(0 AS BIGINT) AS article_count FROM authors WHERE slug = $1",
         )
         .bind(slug)
         .fetch_optional(pool)
@@ -98,12 +98,7 @@ impl Store {
     }
 
     /// Sets a section's place in the navigation and its description (demo and admin).
-    pub async fn describe_section(
-        &self,
-        slug: &str,
-        position: i64,
-        description: &str,
-    ) -> Result<(), StoreError> {
+    pub async fn describe_section(&self, slug: &str, position: i64, description: &str) -> Result<(), StoreError> {
         with_pool!(self, pool => sqlx::query("UPDATE sections SET position = $1, description = $2 WHERE slug = $3")
             .bind(position)
             .bind(description)

@@ -58,14 +58,8 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .min_connections(1)
-            .connect_with(options)
-            .await?;
-        let store = Store {
-            pool: Pool::Sqlite(pool),
-        };
+        let pool = SqlitePoolOptions::new().max_connections(8).min_connections(1).connect_with(options).await?;
+        let store = Store { pool: Pool::Sqlite(pool) };
         store.migrate().await?;
         Ok(store)
     }
@@ -77,9 +71,7 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        let store = Store {
-            pool: Pool::Postgres(pool),
-        };
+        let store = Store { pool: Pool::Postgres(pool) };
         store.migrate().await?;
         Ok(store)
     }

@@ -1,0 +1,173 @@
+//! The binary from the shell: `demo`, `serve`, `token create`, and how it fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_khabar");
+
+/// Starts the binary on an ephemeral port and returns it with its base URL,
+/// read from the "serving at" log line.
+fn start(arguments: &[&str]) -> (Child, String) {
+    let mut child = Command::new(BINARY)
+        .args(arguments)
+        .args(["--addr", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn khabar");
+    let stderr = child.stderr.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(at) = line.find("serving at http://") {
+                let address: String =
+                    line[at + "serving at ".len()..].chars().take_while(|character| !character.is_whitespace()).collect();
+                let _ = sender.send(address);
+            }
+        }
+    });
+    let base = receiver.recv_timeout(Duration::from_secs(60)).expect("khabar reports its address");
+    (child, base.trim_end_matches(|character: char| !character.is_ascii_digit()).to_owned())
+}
+
+/// SIGTERM, then wait: a clean stop exits 0.
+fn terminate(mut child: Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "khabar did not stop cleanly: {status}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "khabar did not stop within 20 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn get(url: &str) -> (u16, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let response = reqwest::get(url).await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    })
+}
+
+fn count_articles(base: &str) -> u64 {
+    let (_, body) = get(&format!("{base}/api/content/articles"));
+    serde_json::from_str::<serde_json::Value>(&body).unwrap()["total"].as_u64().unwrap()
+}
+
+fn data_arguments(dir: &Path) -> Vec<String> {
+    vec!["--data".to_owned(), dir.display().to_string()]
+}
+
+#[test]
+fn demo_creates_a_site_once_and_then_serves_it_unchanged() {
+    let root = tempfile::tempdir().unwrap();
+    let site = root.path().join("demo-site");
+    let data = data_arguments(&site);
+    let arguments: Vec<&str> = std::iter::once("demo").chain(data.iter().map(String::as_str)).collect();
+    let (child, base) = start(&arguments);
+    assert_eq!(get(&format!("{base}/healthz")).0, 200);
+    let (status, home) = get(&format!("{base}/"));
+    assert_eq!(status, 200);
+    assert!(home.contains("dir=\"rtl\""));
+    let articles = count_articles(&base);
+    assert!(articles >= 24);
+    terminate(child);
+    assert!(site.join("khabar.toml").is_file() && site.join("khabar.db").is_file());
+    assert!(site.join("media/demo/01.svg").is_file());
+
+    // A token made from the shell works against the API of the same site.
+    let output = Command::new(BINARY)
+        .args(["token", "create", "--name", "publisher"])
+        .args(&data)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    assert!(token.starts_with("khabar_"));
+
+    let (child, base) = start(&arguments);
+    assert_eq!(count_articles(&base), articles, "re-running demo must not add content");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let created = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{base}/api/admin/articles"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"title": "خبر من سكربت", "body_markdown": "نص.", "section": "سياسة", "status": "published"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(created, 201);
+    terminate(child);
+}
+
+#[test]
+fn serve_makes_an_empty_site_in_a_new_folder() {
+    let root = tempfile::tempdir().unwrap();
+    let site = root.path().join("new-site");
+    let data = data_arguments(&site);
+    let arguments: Vec<&str> = std::iter::once("serve").chain(data.iter().map(String::as_str)).collect();
+    let (child, base) = start(&arguments);
+    assert_eq!(count_articles(&base), 0);
+    let (status, home) = get(&format!("{base}/"));
+    assert_eq!(status, 200);
+    assert!(home.contains("لا أخبار بعد"));
+    terminate(child);
+}
+
+/// Failures are one clear line on stderr and a non-zero exit, never a panic.
+#[test]
+fn mistakes_get_one_clear_line_and_a_failing_exit() {
+    let root = tempfile::tempdir().unwrap();
+    let foreign = root.path().join("not-a-site");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "x").unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["token".into(), "create".into(), "--name".into(), "x".into(), "--data".into(), root.path().join("missing").display().to_string()],
+            "not a khabar site yet",
+        ),
+        (vec!["serve".into(), "--data".into(), foreign.display().to_string()], "holds other files"),
+        (
+            vec!["serve".into(), "--data".into(), root.path().join("s").display().to_string(), "--addr".into(), "nonsense".into()],
+            "cannot listen on nonsense",
+        ),
+        (
+            vec![
+                "serve".into(),
+                "--data".into(),
+                root.path().join("p").display().to_string(),
+                "--database".into(),
+                "mysql://x".into(),
+            ],
+            "unsupported database URL",
+        ),
+    ];
+    for (arguments, expected) in cases {
+        let output = Command::new(BINARY).args(&arguments).env("RUST_LOG", "error").output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{arguments:?}: {stderr}");
+        assert!(stderr.contains(expected), "{arguments:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{arguments:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{arguments:?}: {stderr}");
+    }
+    let config_dir = root.path().join("bad-config");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(config_dir.join("khabar.toml"), "timezone = \"Mars/Olympus\"\n").unwrap();
+    let output =
+        Command::new(BINARY).args(["serve", "--data", &config_dir.display().to_string()]).env("RUST_LOG", "error").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr.contains("Mars/Olympus"), "{stderr}");
+}

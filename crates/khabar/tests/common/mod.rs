@@ -1,0 +1,200 @@
+//! The test harness: a real khabar server on an ephemeral port, with its own
+//! temporary data folder and its own database (a fresh SQLite file, or a
+//! fresh PostgreSQL schema), spoken to over HTTP.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use khabar::app::AppState;
+use khabar::config::Config;
+use khabar::server::RunningServer;
+use khabar::store::Store;
+use tempfile::TempDir;
+
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database for one test. PostgreSQL tests each get a schema of their own,
+/// dropped when the test ends, so tests run in parallel on one server.
+pub struct TestDatabase {
+    pub store: Store,
+    pub url: Option<String>,
+    schema: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    /// `None` when the backend is PostgreSQL and no server answers (outside CI).
+    pub async fn new(backend: Backend, data_dir: &Path) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let store = Store::open_sqlite(&data_dir.join("khabar.db")).await.expect("open sqlite");
+                Some(TestDatabase { store, url: None, schema: None })
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_url()?;
+                let schema = format!("khabar_test_{:016x}", rand::random::<u64>());
+                let admin = sqlx::PgPool::connect(&admin_url).await.expect("connect to PostgreSQL");
+                sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.expect("create schema");
+                admin.close().await;
+                let separator = if admin_url.contains('?') { '&' } else { '?' };
+                let url = format!("{admin_url}{separator}options=-c%20search_path%3D{schema}");
+                let store = Store::open_url(&url).await.expect("open postgres store");
+                Some(TestDatabase { store, url: Some(url), schema: Some((admin_url, schema)) })
+            }
+        }
+    }
+
+    pub async fn drop_schema(&self) {
+        if let Some((admin_url, schema)) = &self.schema {
+            self.store.close().await;
+            if let Ok(admin) = sqlx::PgPool::connect(admin_url).await {
+                let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&admin).await;
+                admin.close().await;
+            }
+        }
+    }
+}
+
+/// The PostgreSQL to test against. Without one, tests say loudly that they
+/// were skipped, except under CI=true where a missing server is a failure.
+pub fn postgres_url() -> Option<String> {
+    let url = std::env::var("KHABAR_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+    let reachable = url
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .map(|host_port| std::net::TcpStream::connect(host_port).is_ok())
+        .unwrap_or(false);
+    if reachable {
+        return Some(url);
+    }
+    if std::env::var("CI").is_ok_and(|value| value == "true") {
+        panic!("PostgreSQL is not reachable at {url}, and CI=true requires the PostgreSQL tests to run");
+    }
+    eprintln!("\n!!! SKIPPED: PostgreSQL tests need a server at {url} (set KHABAR_TEST_POSTGRES_URL) !!!\n");
+    None
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub data_dir: TempDir,
+    database: TestDatabase,
+    server: Option<RunningServer>,
+}
+
+pub struct TestAppBuilder {
+    backend: Backend,
+    demo: bool,
+    configure: Vec<(String, String)>,
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder { backend: Backend::Sqlite, demo: false, configure: Vec::new() }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn token(&self) -> String {
+        self.state.store.create_api_token("tests").await.expect("token")
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.expect("clean stop");
+        }
+        self.database.drop_schema().await;
+    }
+}
+
+impl TestAppBuilder {
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// Fill the site with the demo content first.
+    pub fn demo(mut self) -> Self {
+        self.demo = true;
+        self
+    }
+
+    /// A configuration key as `khabar.toml` would hold it.
+    pub fn config(mut self, key: &str, value: &str) -> Self {
+        self.configure.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// `None` only for PostgreSQL without a server outside CI.
+    pub async fn start(self) -> Option<TestApp> {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        khabar::site::create(data_dir.path()).expect("create site");
+        // Bound first so the site's base URL (in absolute links) is the real one.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let mut text = format!("base_url = \"{base}\"\n");
+        for (key, value) in &self.configure {
+            text.push_str(&format!("{key} = {value}\n"));
+        }
+        std::fs::write(data_dir.path().join("khabar.toml"), text).expect("write config");
+        let database = TestDatabase::new(self.backend, data_dir.path()).await?;
+        if self.demo {
+            khabar::demo::seed(&database.store, data_dir.path()).await.expect("seed demo");
+        }
+        let config = Config::load_with_env(data_dir.path(), []).expect("config");
+        let state = AppState::new(config, data_dir.path(), database.store.clone()).expect("state");
+        let server = RunningServer::start(state.clone(), listener).expect("start");
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_gzip()
+            .no_brotli()
+            .build()
+            .expect("client");
+        Some(TestApp { base, client, state, data_dir, database, server: Some(server) })
+    }
+}
+
+/// Runs a store test body once per backend, as two test functions.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:path) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                $body(common::Backend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                $body(common::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+/// The first article link on a page.
+pub fn first_article_path(html: &str) -> String {
+    let start = html.find("href=\"/news/").expect("an article link") + "href=\"".len();
+    let end = start + html[start..].find('"').expect("closing quote");
+    html[start..end].to_owned()
+}

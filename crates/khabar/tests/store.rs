@@ -1,0 +1,164 @@
+//! The store suite: the same tests against SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Backend, TestDatabase};
+use khabar::articles::store::{ArticleWrite, ListFilter, NewName};
+use khabar::store::Store;
+
+fn name(text: &str) -> NewName {
+    NewName { name: text.to_owned(), slug: khabar_arabic::slug::slugify(text) }
+}
+
+fn article(title: &str, section: &str, tags: &[&str], published_at: Option<i64>) -> ArticleWrite {
+    ArticleWrite {
+        slug: khabar_arabic::slug::slugify(title),
+        title: title.to_owned(),
+        summary: String::new(),
+        body_markdown: "نص".to_owned(),
+        body_html: "<p>نص</p>".to_owned(),
+        word_count: 1,
+        status: if published_at.is_some() { "published" } else { "draft" }.to_owned(),
+        section: name(section),
+        tags: tags.iter().map(|tag| name(tag)).collect(),
+        authors: vec![name("كاتب الاختبار")],
+        breaking: false,
+        featured_image: None,
+        featured_caption: String::new(),
+        featured_credit: String::new(),
+        published_at,
+    }
+}
+
+async fn with_store<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let Some(database) = TestDatabase::new(backend, dir.path()).await else { return };
+    test(database.store.clone()).await;
+    database.drop_schema().await;
+}
+
+const NOW: i64 = 1_800_000_000;
+const HOUR: i64 = 3600;
+
+async fn names_that_fold_alike_are_one_row(backend: Backend) {
+    with_store(backend, |store| async move {
+        store.create_article(&article("أ", "سياسة", &["الأسد"], Some(NOW - HOUR)), NOW).await.unwrap();
+        store.create_article(&article("ب", "سياسة", &["الاسد", "الأسد"], Some(NOW - HOUR)), NOW).await.unwrap();
+        let tags = store.tags(NOW).await.unwrap();
+        assert_eq!(tags.len(), 1, "{tags:?}");
+        assert_eq!(tags[0].name, "الأسد", "the first spelling is kept as written");
+        assert_eq!(tags[0].article_count, 2);
+    })
+    .await;
+}
+on_both_backends!(folded_names, names_that_fold_alike_are_one_row);
+
+async fn lists_show_only_what_readers_may_see(backend: Backend) {
+    with_store(backend, |store| async move {
+        let visible = store.create_article(&article("منشور", "اقتصاد", &["الأسعار"], Some(NOW - HOUR)), NOW).await.unwrap();
+        store.create_article(&article("مسودة", "اقتصاد", &["الأسعار"], None), NOW).await.unwrap();
+        store.create_article(&article("مجدول", "اقتصاد", &["الأسعار"], Some(NOW + HOUR)), NOW).await.unwrap();
+        store.create_article(&article("رياضي", "رياضة", &[], Some(NOW - 2 * HOUR)), NOW).await.unwrap();
+        let (all, total) = store.list_articles(&ListFilter::default(), NOW, 0, 10).await.unwrap();
+        assert_eq!(total, 2);
+        assert_eq!(all[0].id, visible, "newest first");
+        let by_tag = ListFilter { tag: Some(khabar_arabic::slug::slugify("الأسعار")), ..Default::default() };
+        let (tagged, total) = store.list_articles(&by_tag, NOW, 0, 10).await.unwrap();
+        assert_eq!((tagged.len(), total), (1, 1));
+        let by_author = ListFilter { author: Some(khabar_arabic::slug::slugify("كاتب الاختبار")), ..Default::default() };
+        assert_eq!(store.list_articles(&by_author, NOW, 0, 10).await.unwrap().1, 2);
+        let (page_two, total) = store.list_articles(&ListFilter::default(), NOW, 1, 1).await.unwrap();
+        assert_eq!((page_two.len(), total), (1, 2));
+        // The scheduled one appears once its time has come.
+        assert_eq!(store.list_articles(&ListFilter::default(), NOW + 2 * HOUR, 0, 10).await.unwrap().1, 3);
+        assert!(store.published_between(NOW, NOW + 2 * HOUR).await.unwrap());
+        assert!(!store.published_between(NOW + 2 * HOUR, NOW + 3 * HOUR).await.unwrap());
+        let sections = store.sections(NOW).await.unwrap();
+        let economy = sections.iter().find(|section| section.name == "اقتصاد").unwrap();
+        assert_eq!(economy.article_count, 1);
+    })
+    .await;
+}
+on_both_backends!(visibility, lists_show_only_what_readers_may_see);
+
+async fn related_news_ranks_shared_tags_then_section_then_time(backend: Backend) {
+    with_store(backend, |store| async move {
+        let subject =
+            store.create_article(&article("الخبر", "سياسة", &["المياه", "مفاوضات"], Some(NOW - 10 * HOUR)), NOW).await.unwrap();
+        let two_tags =
+            store.create_article(&article("وسمان", "صحة", &["المياه", "مفاوضات"], Some(NOW - 900 * HOUR)), NOW).await.unwrap();
+        let one_tag = store.create_article(&article("وسم", "صحة", &["المياه"], Some(NOW - 800 * HOUR)), NOW).await.unwrap();
+        let same_section = store.create_article(&article("القسم", "سياسة", &[], Some(NOW - 700 * HOUR)), NOW).await.unwrap();
+        let near_in_time = store.create_article(&article("قريب", "رياضة", &[], Some(NOW - 11 * HOUR)), NOW).await.unwrap();
+        let far_in_time = store.create_article(&article("بعيد", "رياضة", &[], Some(NOW - 2000 * HOUR)), NOW).await.unwrap();
+        store.create_article(&article("مسودة", "سياسة", &["المياه", "مفاوضات"], None), NOW).await.unwrap();
+        let related = store.related_articles(subject, 1, NOW - 10 * HOUR, NOW, 10).await.unwrap();
+        let section_id = store.article_by_id(subject).await.unwrap().unwrap().section_id;
+        let related_in_section = store.related_articles(subject, section_id, NOW - 10 * HOUR, NOW, 10).await.unwrap();
+        assert!(related.iter().all(|card| card.id != subject));
+        let order: Vec<i64> = related_in_section.iter().map(|card| card.id).collect();
+        assert_eq!(order, vec![two_tags, one_tag, same_section, near_in_time, far_in_time]);
+    })
+    .await;
+}
+on_both_backends!(related_ranking, related_news_ranks_shared_tags_then_section_then_time);
+
+async fn reads_accumulate_and_rank(backend: Backend) {
+    with_store(backend, |store| async move {
+        let quiet = store.create_article(&article("هادئ", "صحة", &[], Some(NOW - HOUR)), NOW).await.unwrap();
+        let popular = store.create_article(&article("شائع", "صحة", &[], Some(NOW - 2 * HOUR)), NOW).await.unwrap();
+        let day = NOW / 86_400;
+        store.add_reads(&[(quiet, day, 3), (popular, day, 5)]).await.unwrap();
+        store.add_reads(&[(popular, day, 5), (popular, day - 30, 1000), (999_999, day, 7)]).await.unwrap();
+        let ranked = store.most_read(NOW, day - 7, 5).await.unwrap();
+        let ranked: Vec<(i64, i64)> = ranked.iter().map(|(card, reads)| (card.id, *reads)).collect();
+        assert_eq!(ranked, vec![(popular, 10), (quiet, 3)]);
+        assert!(store.delete_article(popular).await.unwrap());
+        assert_eq!(store.most_read(NOW, day - 7, 5).await.unwrap().len(), 1);
+    })
+    .await;
+}
+on_both_backends!(reads, reads_accumulate_and_rank);
+
+async fn updates_replace_links_and_deletes_cascade(backend: Backend) {
+    with_store(backend, |store| async move {
+        let id = store.create_article(&article("أول", "ثقافة", &["الكتب", "السينما"], Some(NOW - HOUR)), NOW).await.unwrap();
+        let mut edited = article("معدل", "ثقافة", &["التراث"], Some(NOW - HOUR));
+        edited.authors = vec![name("كاتبة ثانية"), name("كاتب الاختبار")];
+        assert!(store.update_article(id, &edited, NOW + 60).await.unwrap());
+        assert!(!store.update_article(id + 1000, &edited, NOW).await.unwrap());
+        let row = store.article_by_id(id).await.unwrap().unwrap();
+        assert_eq!((row.title.as_str(), row.updated_at), ("معدل", NOW + 60));
+        let tags: Vec<String> = store.tags_of(&[id]).await.unwrap().into_iter().map(|tag| tag.name).collect();
+        assert_eq!(tags, vec!["التراث"]);
+        let authors: Vec<String> = store.authors_of(&[id]).await.unwrap().into_iter().map(|author| author.name).collect();
+        assert_eq!(authors, vec!["كاتبة ثانية", "كاتب الاختبار"], "authors keep their order");
+        assert!(store.delete_article(id).await.unwrap());
+        assert!(store.article_by_id(id).await.unwrap().is_none());
+        assert!(store.tags_of(&[id]).await.unwrap().is_empty());
+        // A new article never takes a deleted one's id: old links must not point to new stories.
+        let next = store.create_article(&article("جديد", "ثقافة", &[], Some(NOW)), NOW).await.unwrap();
+        assert!(next > id);
+    })
+    .await;
+}
+on_both_backends!(updates_and_deletes, updates_replace_links_and_deletes_cascade);
+
+async fn api_tokens_are_stored_hashed(backend: Backend) {
+    with_store(backend, |store| async move {
+        let token = store.create_api_token("سكربت النشر").await.unwrap();
+        assert!(token.starts_with("khabar_") && token.len() > 60);
+        assert_eq!(store.verify_api_token(&token).await.unwrap().as_deref(), Some("سكربت النشر"));
+        assert_eq!(store.verify_api_token("khabar_wrong").await.unwrap(), None);
+        assert_eq!(store.verify_api_token(&token[..token.len() - 1]).await.unwrap(), None);
+        assert_ne!(khabar::accounts::tokens::hash_token(&token), token);
+    })
+    .await;
+}
+on_both_backends!(tokens, api_tokens_are_stored_hashed);
