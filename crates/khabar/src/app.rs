@@ -52,8 +52,19 @@ pub enum StartError {
     DataDir(String),
 }
 
+/// Cloned for every request by axum, so it is one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+pub struct Services {
     pub config: Arc<Config>,
     pub data_dir: Arc<PathBuf>,
     pub store: Store,
@@ -78,7 +89,7 @@ impl AppState {
         let assets = Arc::new(StaticAssets::load(theme_dir).map_err(StartError::Theme)?);
         let templates = Arc::new(Templates::load(theme_dir, Arc::clone(&assets))?);
         let locale = Arc::new(ReaderLocale::new(config.time_zone()?, config.digit_style()?)?);
-        Ok(AppState {
+        Ok(AppState(Arc::new(Services {
             pages: Arc::new(PageCache::new(config.page_cache_bytes)),
             config: Arc::new(config),
             data_dir: Arc::new(data_dir.to_path_buf()),
@@ -87,7 +98,7 @@ impl AppState {
             assets,
             locale,
             reads: Arc::new(ReadCounter::default()),
-        })
+        })))
     }
 
     pub fn site_view(&self) -> SiteView {
@@ -114,6 +125,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::sections::router())
         .merge(crate::articles::router())
+        .merge(crate::admin::router(state.clone()))
         .route("/healthz", get(healthz))
         .route("/static/{fingerprint}/{*name}", get(crate::assets::serve_static))
         .nest_service("/media", media)

@@ -27,6 +27,11 @@ pub enum AppError {
     Validation { message: String, fields: FieldErrors },
     #[error("missing or invalid bearer token")]
     Unauthorized,
+    /// A staff page asked for without a session: log in, then come back to the path.
+    #[error("login required")]
+    LoginRequired(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
@@ -47,6 +52,11 @@ impl AppError {
         AppError::Validation { message: format!("{field}: {message}"), fields }
     }
 }
+
+/// Marks a response as a page already written for people, so the error
+/// shaper keeps it (a form shown again with its mistakes marked, say).
+#[derive(Clone, Copy, Debug)]
+pub struct PageForPeople;
 
 /// Carried by error responses so the edge knows they are already shaped.
 #[derive(Debug, Clone)]
@@ -113,6 +123,15 @@ impl IntoResponse for AppError {
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 response
             }
+            AppError::LoginRequired(next) => {
+                let location = format!("/admin/login?next={}", crate::web::encode_path_segment(next));
+                let mut response = axum::http::StatusCode::SEE_OTHER.into_response();
+                if let Ok(location) = HeaderValue::from_str(&location) {
+                    response.headers_mut().insert(header::LOCATION, location);
+                }
+                response
+            }
+            AppError::Forbidden(message) => json_error(StatusCode::FORBIDDEN, message, None, None),
             AppError::UnsupportedMediaType(message) => {
                 json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, message, None, None)
             }
@@ -151,6 +170,9 @@ pub async fn shape_errors(State(state): State<AppState>, request: Request, next:
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    if response.extensions().get::<PageForPeople>().is_some() {
         return response;
     }
     let shaped = response.extensions().get::<ShapedError>().cloned();

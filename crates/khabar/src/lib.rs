@@ -1,6 +1,7 @@
 //! khabar: an Arabic-first news publishing platform in one binary.
 
 pub mod accounts;
+pub mod admin;
 pub mod app;
 pub mod articles;
 pub mod assets;

@@ -24,7 +24,7 @@ impl RunningServer {
         let app = router(state);
         let mut server_receiver = receiver;
         let server = tokio::spawn(async move {
-            axum::serve(listener, app)
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async move {
                     let _ = server_receiver.changed().await;
                 })

@@ -17,6 +17,15 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("article.html", include_str!("../templates/article.html")),
     ("list.html", include_str!("../templates/list.html")),
     ("error.html", include_str!("../templates/error.html")),
+    ("admin/base.html", include_str!("../templates/admin/base.html")),
+    ("admin/macros.html", include_str!("../templates/admin/macros.html")),
+    ("admin/login.html", include_str!("../templates/admin/login.html")),
+    ("admin/dashboard.html", include_str!("../templates/admin/dashboard.html")),
+    ("admin/activity.html", include_str!("../templates/admin/activity.html")),
+    ("admin/articles.html", include_str!("../templates/admin/articles.html")),
+    ("admin/editor.html", include_str!("../templates/admin/editor.html")),
+    ("admin/revisions.html", include_str!("../templates/admin/revisions.html")),
+    ("admin/staff.html", include_str!("../templates/admin/staff.html")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -26,8 +26,10 @@ fn start(arguments: &[&str]) -> (Child, String) {
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(at) = line.find("serving at http://") {
-                let address: String =
-                    line[at + "serving at ".len()..].chars().take_while(|character| !character.is_whitespace()).collect();
+                let address: String = line[at + "serving at ".len()..]
+                    .chars()
+                    .take_while(|character| !character.is_whitespace())
+                    .collect();
                 let _ = sender.send(address);
             }
         }
@@ -86,11 +88,7 @@ fn demo_creates_a_site_once_and_then_serves_it_unchanged() {
     assert!(site.join("media/demo/01.svg").is_file());
 
     // A token made from the shell works against the API of the same site.
-    let output = Command::new(BINARY)
-        .args(["token", "create", "--name", "publisher"])
-        .args(&data)
-        .output()
-        .unwrap();
+    let output = Command::new(BINARY).args(["token", "create", "--name", "publisher"]).args(&data).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
     assert!(token.starts_with("khabar_"));
@@ -135,12 +133,25 @@ fn mistakes_get_one_clear_line_and_a_failing_exit() {
     std::fs::write(foreign.join("notes.txt"), "x").unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
-            vec!["token".into(), "create".into(), "--name".into(), "x".into(), "--data".into(), root.path().join("missing").display().to_string()],
+            vec![
+                "token".into(),
+                "create".into(),
+                "--name".into(),
+                "x".into(),
+                "--data".into(),
+                root.path().join("missing").display().to_string(),
+            ],
             "not a khabar site yet",
         ),
         (vec!["serve".into(), "--data".into(), foreign.display().to_string()], "holds other files"),
         (
-            vec!["serve".into(), "--data".into(), root.path().join("s").display().to_string(), "--addr".into(), "nonsense".into()],
+            vec![
+                "serve".into(),
+                "--data".into(),
+                root.path().join("s").display().to_string(),
+                "--addr".into(),
+                "nonsense".into(),
+            ],
             "cannot listen on nonsense",
         ),
         (
@@ -165,8 +176,11 @@ fn mistakes_get_one_clear_line_and_a_failing_exit() {
     let config_dir = root.path().join("bad-config");
     std::fs::create_dir_all(&config_dir).unwrap();
     std::fs::write(config_dir.join("khabar.toml"), "timezone = \"Mars/Olympus\"\n").unwrap();
-    let output =
-        Command::new(BINARY).args(["serve", "--data", &config_dir.display().to_string()]).env("RUST_LOG", "error").output().unwrap();
+    let output = Command::new(BINARY)
+        .args(["serve", "--data", &config_dir.display().to_string()])
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr.contains("Mars/Olympus"), "{stderr}");

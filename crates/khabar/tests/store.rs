@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Backend, TestDatabase};
-use khabar::articles::store::{ArticleWrite, ListFilter, NewName};
+use khabar::articles::store::{ArticleWrite, ListFilter, NewName, Saver, UpdateOutcome};
 use khabar::store::Store;
 
 fn name(text: &str) -> NewName {
@@ -29,6 +29,8 @@ fn article(title: &str, section: &str, tags: &[&str], published_at: Option<i64>)
         featured_caption: String::new(),
         featured_credit: String::new(),
         published_at,
+        review_requested: false,
+        saved_by: Saver { staff_id: None, name: "اختبار".to_owned() },
     }
 }
 
@@ -61,7 +63,8 @@ on_both_backends!(folded_names, names_that_fold_alike_are_one_row);
 
 async fn lists_show_only_what_readers_may_see(backend: Backend) {
     with_store(backend, |store| async move {
-        let visible = store.create_article(&article("منشور", "اقتصاد", &["الأسعار"], Some(NOW - HOUR)), NOW).await.unwrap();
+        let visible =
+            store.create_article(&article("منشور", "اقتصاد", &["الأسعار"], Some(NOW - HOUR)), NOW).await.unwrap();
         store.create_article(&article("مسودة", "اقتصاد", &["الأسعار"], None), NOW).await.unwrap();
         store.create_article(&article("مجدول", "اقتصاد", &["الأسعار"], Some(NOW + HOUR)), NOW).await.unwrap();
         store.create_article(&article("رياضي", "رياضة", &[], Some(NOW - 2 * HOUR)), NOW).await.unwrap();
@@ -71,7 +74,9 @@ async fn lists_show_only_what_readers_may_see(backend: Backend) {
         let by_tag = ListFilter { tag: Some(khabar_arabic::slug::slugify("الأسعار")), ..Default::default() };
         let (tagged, total) = store.list_articles(&by_tag, NOW, 0, 10).await.unwrap();
         assert_eq!((tagged.len(), total), (1, 1));
-        let by_author = ListFilter { author: Some(khabar_arabic::slug::slugify("كاتب الاختبار")), ..Default::default() };
+        let by_author = ListFilter {
+            author: Some(khabar_arabic::slug::slugify("كاتب الاختبار")), ..Default::default()
+        };
         assert_eq!(store.list_articles(&by_author, NOW, 0, 10).await.unwrap().1, 2);
         let (page_two, total) = store.list_articles(&ListFilter::default(), NOW, 1, 1).await.unwrap();
         assert_eq!((page_two.len(), total), (1, 2));
@@ -89,14 +94,22 @@ on_both_backends!(visibility, lists_show_only_what_readers_may_see);
 
 async fn related_news_ranks_shared_tags_then_section_then_time(backend: Backend) {
     with_store(backend, |store| async move {
-        let subject =
-            store.create_article(&article("الخبر", "سياسة", &["المياه", "مفاوضات"], Some(NOW - 10 * HOUR)), NOW).await.unwrap();
-        let two_tags =
-            store.create_article(&article("وسمان", "صحة", &["المياه", "مفاوضات"], Some(NOW - 900 * HOUR)), NOW).await.unwrap();
-        let one_tag = store.create_article(&article("وسم", "صحة", &["المياه"], Some(NOW - 800 * HOUR)), NOW).await.unwrap();
-        let same_section = store.create_article(&article("القسم", "سياسة", &[], Some(NOW - 700 * HOUR)), NOW).await.unwrap();
-        let near_in_time = store.create_article(&article("قريب", "رياضة", &[], Some(NOW - 11 * HOUR)), NOW).await.unwrap();
-        let far_in_time = store.create_article(&article("بعيد", "رياضة", &[], Some(NOW - 2000 * HOUR)), NOW).await.unwrap();
+        let subject = store
+            .create_article(&article("الخبر", "سياسة", &["المياه", "مفاوضات"], Some(NOW - 10 * HOUR)), NOW)
+            .await
+            .unwrap();
+        let two_tags = store
+            .create_article(&article("وسمان", "صحة", &["المياه", "مفاوضات"], Some(NOW - 900 * HOUR)), NOW)
+            .await
+            .unwrap();
+        let one_tag =
+            store.create_article(&article("وسم", "صحة", &["المياه"], Some(NOW - 800 * HOUR)), NOW).await.unwrap();
+        let same_section =
+            store.create_article(&article("القسم", "سياسة", &[], Some(NOW - 700 * HOUR)), NOW).await.unwrap();
+        let near_in_time =
+            store.create_article(&article("قريب", "رياضة", &[], Some(NOW - 11 * HOUR)), NOW).await.unwrap();
+        let far_in_time =
+            store.create_article(&article("بعيد", "رياضة", &[], Some(NOW - 2000 * HOUR)), NOW).await.unwrap();
         store.create_article(&article("مسودة", "سياسة", &["المياه", "مفاوضات"], None), NOW).await.unwrap();
         let related = store.related_articles(subject, 1, NOW - 10 * HOUR, NOW, 10).await.unwrap();
         let section_id = store.article_by_id(subject).await.unwrap().unwrap().section_id;
@@ -128,16 +141,30 @@ on_both_backends!(reads, reads_accumulate_and_rank);
 
 async fn updates_replace_links_and_deletes_cascade(backend: Backend) {
     with_store(backend, |store| async move {
-        let id = store.create_article(&article("أول", "ثقافة", &["الكتب", "السينما"], Some(NOW - HOUR)), NOW).await.unwrap();
+        let id =
+            store.create_article(&article("أول", "ثقافة", &["الكتب", "السينما"], Some(NOW - HOUR)), NOW).await.unwrap();
         let mut edited = article("معدل", "ثقافة", &["التراث"], Some(NOW - HOUR));
         edited.authors = vec![name("كاتبة ثانية"), name("كاتب الاختبار")];
-        assert!(store.update_article(id, &edited, NOW + 60).await.unwrap());
-        assert!(!store.update_article(id + 1000, &edited, NOW).await.unwrap());
+        assert_eq!(
+            store.update_article(id, &edited, NOW + 60, Some(1)).await.unwrap(),
+            UpdateOutcome::Updated { revision: 2 }
+        );
+        assert_eq!(store.update_article(id + 1000, &edited, NOW, None).await.unwrap(), UpdateOutcome::NotFound);
+        // A writer still holding revision 1 must not overwrite revision 2.
+        assert_eq!(
+            store.update_article(id, &edited, NOW + 90, Some(1)).await.unwrap(),
+            UpdateOutcome::Conflict { current_revision: 2 }
+        );
+        let revisions = store.revisions(id).await.unwrap();
+        assert_eq!(revisions.iter().map(|revision| revision.revision).collect::<Vec<_>>(), vec![2, 1]);
+        assert_eq!(revisions[1].title, "أول");
+        assert_eq!(revisions[1].tag_names, "الكتب\nالسينما");
         let row = store.article_by_id(id).await.unwrap().unwrap();
         assert_eq!((row.title.as_str(), row.updated_at), ("معدل", NOW + 60));
         let tags: Vec<String> = store.tags_of(&[id]).await.unwrap().into_iter().map(|tag| tag.name).collect();
         assert_eq!(tags, vec!["التراث"]);
-        let authors: Vec<String> = store.authors_of(&[id]).await.unwrap().into_iter().map(|author| author.name).collect();
+        let authors: Vec<String> =
+            store.authors_of(&[id]).await.unwrap().into_iter().map(|author| author.name).collect();
         assert_eq!(authors, vec!["كاتبة ثانية", "كاتب الاختبار"], "authors keep their order");
         assert!(store.delete_article(id).await.unwrap());
         assert!(store.article_by_id(id).await.unwrap().is_none());

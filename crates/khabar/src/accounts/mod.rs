@@ -1,4 +1,8 @@
-//! Who may change the site. For now: admin API tokens for scripts; staff
-//! accounts and sessions arrive with the newsroom.
+//! Who may change the site: admin API tokens for scripts, staff accounts with
+//! roles, their sessions, and login throttling.
 
+pub mod passwords;
+pub mod sessions;
+pub mod staff;
+pub mod throttle;
 pub mod tokens;

@@ -10,7 +10,9 @@ use crate::accounts::tokens::ApiCaller;
 use crate::app::AppState;
 use crate::articles::markdown;
 use crate::articles::pages::parse_id;
-use crate::articles::store::{ArticleCard, ArticleRow, ArticleWrite, AttachedName, ListFilter, NewName};
+use crate::articles::store::{
+    ArticleCard, ArticleRow, ArticleWrite, AttachedName, ListFilter, NewName, Saver, UpdateOutcome,
+};
 use crate::articles::views::{links_for, LinkView};
 use crate::error::{AppError, FieldErrors};
 use crate::store::now_seconds;
@@ -253,7 +255,12 @@ fn validate_names(values: &[String], field: &str, errors: &mut FieldErrors) -> V
 
 /// Turns input into a write, or reports every problem at once. `previous`
 /// keeps the first publication time when an article is edited.
-pub fn validate(input: ArticleInput, previous: Option<&ArticleRow>, now: i64) -> Result<ArticleWrite, AppError> {
+pub fn validate(
+    input: ArticleInput,
+    previous: Option<&ArticleRow>,
+    now: i64,
+    saved_by: Saver,
+) -> Result<ArticleWrite, AppError> {
     let mut errors = FieldErrors::new();
     let title = input.title.unwrap_or_default().trim().to_owned();
     if title.is_empty() {
@@ -350,7 +357,13 @@ pub fn validate(input: ArticleInput, previous: Option<&ArticleRow>, now: i64) ->
         featured_caption,
         featured_credit,
         published_at,
+        review_requested: false,
+        saved_by,
     })
+}
+
+fn api_saver(caller: &ApiCaller) -> Saver {
+    Saver { staff_id: None, name: format!("API: {}", caller.token_name) }
 }
 
 #[derive(Serialize)]
@@ -365,7 +378,7 @@ pub async fn create_article(
     ApiJson(input): ApiJson<ArticleInput>,
 ) -> Result<Response, AppError> {
     let now = now_seconds();
-    let write = validate(input, None, now)?;
+    let write = validate(input, None, now, api_saver(&caller))?;
     let id = state.store.create_article(&write, now).await?;
     tracing::info!(article = id, token = %caller.token_name, "article created");
     state.content_changed();
@@ -382,9 +395,13 @@ pub async fn update_article(
     let id = id_param(&uri)?;
     let now = now_seconds();
     let previous = state.store.article_by_id(id).await?.ok_or(AppError::NotFound)?;
-    let write = validate(input, Some(&previous), now)?;
-    if !state.store.update_article(id, &write, now).await? {
-        return Err(AppError::NotFound);
+    let write = validate(input, Some(&previous), now, api_saver(&caller))?;
+    match state.store.update_article(id, &write, now, None).await? {
+        UpdateOutcome::Updated { .. } => {}
+        UpdateOutcome::NotFound => return Err(AppError::NotFound),
+        UpdateOutcome::Conflict { .. } => {
+            return Err(AppError::BadRequest("the article changed while it was being saved; try again".into()))
+        }
     }
     tracing::info!(article = id, token = %caller.token_name, "article updated");
     state.content_changed();

@@ -1,6 +1,7 @@
 //! Articles: the page a reader lands on, the content API, and the admin API
 //! scripts publish through.
 
+pub mod admin_store;
 pub mod api;
 pub mod markdown;
 pub mod pages;

@@ -55,6 +55,9 @@ pub struct ArticleRow {
     pub published_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub created_by: Option<i64>,
+    pub review_requested_at: Option<i64>,
+    pub revision: i64,
 }
 
 impl ArticleRow {
@@ -103,7 +106,47 @@ pub struct ArticleWrite {
     pub featured_caption: String,
     pub featured_credit: String,
     pub published_at: Option<i64>,
+    /// Drafts waiting for an editor.
+    pub review_requested: bool,
+    pub saved_by: Saver,
 }
+
+/// Who saved a version: a staff member, or a script through an API token.
+#[derive(Debug, Clone)]
+pub struct Saver {
+    pub staff_id: Option<i64>,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    Updated {
+        revision: i64,
+    },
+    NotFound,
+    /// Someone saved since the writer loaded the article: nothing was written.
+    Conflict {
+        current_revision: i64,
+    },
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct RevisionRow {
+    pub revision: i64,
+    pub staff_id: Option<i64>,
+    pub saved_by: String,
+    pub title: String,
+    pub summary: String,
+    pub body_markdown: String,
+    pub section_name: String,
+    pub tag_names: String,
+    pub status: String,
+    pub published_at: Option<i64>,
+    pub saved_at: i64,
+}
+
+/// Separates tag names in a revision row; no tag name contains it.
+pub const TAG_SEPARATOR: &str = "\n";
 
 /// A section, tag or author named by a writer: matched by slug so spelling
 /// variants that fold alike ("الأسد", "الاسد") land on the same row.
@@ -162,6 +205,32 @@ macro_rules! write_links {
     }};
 }
 
+/// Keeps the version just written as revision `$revision`.
+macro_rules! write_revision {
+    ($tx:expr, $article_id:expr, $revision:expr, $write:expr, $now:expr) => {{
+        let tag_names: Vec<&str> = $write.tags.iter().map(|tag| tag.name.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO article_revisions (article_id, revision, staff_id, saved_by, title, summary, body_markdown, \
+             section_name, tag_names, status, published_at, saved_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind($article_id)
+        .bind($revision)
+        .bind($write.saved_by.staff_id)
+        .bind(&$write.saved_by.name)
+        .bind(&$write.title)
+        .bind(&$write.summary)
+        .bind(&$write.body_markdown)
+        .bind(&$write.section.name)
+        .bind(tag_names.join(TAG_SEPARATOR))
+        .bind(&$write.status)
+        .bind($write.published_at)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+
 impl Store {
     pub async fn create_article(&self, write: &ArticleWrite, now: i64) -> Result<i64, StoreError> {
         let id = with_pool!(self, pool => {
@@ -170,8 +239,8 @@ impl Store {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO articles (slug, title, summary, body_markdown, body_html, word_count, status, \
                  section_id, breaking, featured_image, featured_caption, featured_credit, published_at, \
-                 created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id",
+                 created_at, updated_at, created_by, review_requested_at, revision) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, 1) RETURNING id",
             )
             .bind(&write.slug)
             .bind(&write.title)
@@ -187,25 +256,49 @@ impl Store {
             .bind(&write.featured_credit)
             .bind(write.published_at)
             .bind(now)
+            .bind(write.saved_by.staff_id)
+            .bind(write.review_requested.then_some(now))
             .fetch_one(&mut *tx)
             .await?;
             write_links!(tx, id, write, now);
+            write_revision!(tx, id, 1_i64, write, now);
             tx.commit().await?;
             Ok::<i64, sqlx::Error>(id)
         })?;
         Ok(id)
     }
 
-    /// Replaces an article's content; false when no such article exists.
-    pub async fn update_article(&self, id: i64, write: &ArticleWrite, now: i64) -> Result<bool, StoreError> {
-        let found = with_pool!(self, pool => {
+    /// Replaces an article's content as a new revision. With `expected_revision`,
+    /// writes only if nobody saved since that revision (optimistic locking).
+    pub async fn update_article(
+        &self,
+        id: i64,
+        write: &ArticleWrite,
+        now: i64,
+        expected_revision: Option<i64>,
+    ) -> Result<UpdateOutcome, StoreError> {
+        let outcome = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            let current: Option<i64> = sqlx::query_scalar("SELECT revision FROM articles WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(current) = current else {
+                tx.rollback().await?;
+                return Ok(UpdateOutcome::NotFound);
+            };
+            if expected_revision.is_some_and(|expected| expected != current) {
+                tx.rollback().await?;
+                return Ok(UpdateOutcome::Conflict { current_revision: current });
+            }
             let section_id = resolve_name!(tx, "sections", write.section, now);
+            let revision = current + 1;
+            // The revision in the WHERE clause makes a concurrent save lose cleanly.
             let updated = sqlx::query(
                 "UPDATE articles SET slug = $1, title = $2, summary = $3, body_markdown = $4, body_html = $5, \
                  word_count = $6, status = $7, section_id = $8, breaking = $9, featured_image = $10, \
-                 featured_caption = $11, featured_credit = $12, published_at = $13, updated_at = $14 \
-                 WHERE id = $15",
+                 featured_caption = $11, featured_credit = $12, published_at = $13, updated_at = $14, \
+                 review_requested_at = $15, revision = $16 WHERE id = $17 AND revision = $18",
             )
             .bind(&write.slug)
             .bind(&write.title)
@@ -221,20 +314,34 @@ impl Store {
             .bind(&write.featured_credit)
             .bind(write.published_at)
             .bind(now)
+            .bind(write.review_requested.then_some(now))
+            .bind(revision)
             .bind(id)
+            .bind(current)
             .execute(&mut *tx)
             .await?
             .rows_affected();
             if updated == 0 {
                 tx.rollback().await?;
-                Ok::<bool, sqlx::Error>(false)
-            } else {
-                write_links!(tx, id, write, now);
-                tx.commit().await?;
-                Ok(true)
+                return Ok(UpdateOutcome::Conflict { current_revision: current });
             }
+            write_links!(tx, id, write, now);
+            write_revision!(tx, id, revision, write, now);
+            tx.commit().await?;
+            Ok::<UpdateOutcome, sqlx::Error>(UpdateOutcome::Updated { revision })
         })?;
-        Ok(found)
+        Ok(outcome)
+    }
+
+    pub async fn revisions(&self, article_id: i64) -> Result<Vec<RevisionRow>, StoreError> {
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, RevisionRow>(
+            "SELECT revision, staff_id, saved_by, title, summary, body_markdown, section_name, tag_names, status, \
+             published_at, saved_at FROM article_revisions WHERE article_id = $1 ORDER BY revision DESC",
+        )
+        .bind(article_id)
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows)
     }
 
     pub async fn delete_article(&self, id: i64) -> Result<bool, StoreError> {
@@ -249,7 +356,8 @@ impl Store {
     pub async fn article_by_id(&self, id: i64) -> Result<Option<ArticleRow>, StoreError> {
         const SQL: &str = "SELECT a.id, a.slug, a.title, a.summary, a.body_markdown, a.body_html, a.word_count, \
              a.status, a.section_id, s.name AS section_name, s.slug AS section_slug, a.breaking, \
-             a.featured_image, a.featured_caption, a.featured_credit, a.published_at, a.created_at, a.updated_at \
+             a.featured_image, a.featured_caption, a.featured_credit, a.published_at, a.created_at, a.updated_at, \
+             a.created_by, a.review_requested_at, a.revision \
              FROM articles a JOIN sections s ON s.id = a.section_id WHERE a.id = $1";
         let row = with_pool!(self, pool => sqlx::query_as::<_, ArticleRow>(SQL).bind(id).fetch_optional(pool).await)?;
         Ok(row)

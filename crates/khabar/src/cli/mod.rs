@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand.
 
+mod admin;
 mod demo;
 mod serve;
 mod token;
@@ -24,6 +25,9 @@ pub enum Action {
     /// Manage admin API tokens.
     #[command(subcommand)]
     Token(token::Action),
+    /// Manage newsroom staff accounts.
+    #[command(subcommand)]
+    Admin(admin::Action),
 }
 
 /// Where a site lives and which database it uses.
@@ -58,6 +62,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Action::Demo(options) => demo::run(options).await,
         Action::Serve(options) => serve::run(options).await,
         Action::Token(action) => token::run(action).await,
+        Action::Admin(action) => admin::run(action).await,
     }
 }
 

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::app::StartError;
 use crate::articles::api::{validate, ArticleInput, FeaturedImageInput};
 use crate::articles::readership::day_number;
+use crate::articles::store::Saver;
 use crate::store::{now_seconds, Store};
 
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +99,7 @@ pub async fn seed(store: &Store, data_dir: &Path) -> Result<usize, DemoError> {
                 credit: front.credit,
             }),
         };
-        let write = validate(input, None, now)
+        let write = validate(input, None, now, Saver { staff_id: None, name: "العرض التجريبي".into() })
             .map_err(|problem| DemoError::Article { index: number, message: problem.to_string() })?;
         created.push(store.create_article(&write, now).await?);
     }

@@ -1,0 +1,454 @@
+//! The newsroom over HTTP: logging in, CSRF, throttling, roles, the editor,
+//! revisions and conflicts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Backend, TestApp};
+use khabar::accounts::passwords;
+use khabar::accounts::staff::Role;
+use reqwest::header;
+
+const PASSWORD: &str = "زيتون أخضر على الطاولة 42";
+
+/// A browser: keeps its cookies and sends forms as a page would, Origin included.
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: BTreeMap<String, String>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Browser { app, cookies: BTreeMap::new() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn keep_cookies(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all(header::SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            let pair = text.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || text.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> reqwest::Response {
+        let response =
+            self.app.client.get(self.app.url(path)).header(header::COOKIE, self.cookie_header()).send().await.unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let response = self
+            .app
+            .client
+            .post(self.app.url(path))
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::ORIGIN, &self.app.base)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
+    /// The value of a hidden `name` input on a page.
+    async fn hidden(&mut self, path: &str, name: &str) -> String {
+        let html = self.get(path).await.text().await.unwrap();
+        hidden_value(&html, name)
+    }
+
+    async fn log_in(&mut self, email: &str, password: &str) -> reqwest::Response {
+        let csrf = self.hidden("/admin/login", "csrf").await;
+        self.post("/admin/login", &[("email", email), ("password", password), ("csrf", &csrf), ("next", "/admin")])
+            .await
+    }
+}
+
+fn hidden_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no hidden {name}")) + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+async fn add_staff(app: &TestApp, email: &str, name: &str, role: Role) -> i64 {
+    let hash = passwords::hash(PASSWORD.to_owned()).await.unwrap();
+    app.store().create_staff(email, name, role, &hash, khabar::store::now_seconds()).await.unwrap().unwrap()
+}
+
+fn as_refs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields.iter().map(|(key, value)| (key.as_str(), value.as_str())).collect()
+}
+
+async fn logged_in<'a>(app: &'a TestApp, email: &str) -> Browser<'a> {
+    let mut browser = Browser::new(app);
+    let response = browser.log_in(email, PASSWORD).await;
+    assert_eq!(response.status(), 303, "login of {email}");
+    browser
+}
+
+/// Creates an article through the editor and returns its id.
+async fn write_article(browser: &mut Browser<'_>, title: &str, action: &str) -> (reqwest::StatusCode, Option<i64>) {
+    let csrf = browser.hidden("/admin/articles/new", "csrf").await;
+    let response = browser
+        .post(
+            "/admin/articles/new",
+            &[
+                ("csrf", &csrf),
+                ("title", title),
+                ("body_markdown", "نص **الخبر** الأول."),
+                ("section", "محليات"),
+                ("tags", "المدن، النقل العام"),
+                ("action", action),
+            ],
+        )
+        .await;
+    let status = response.status();
+    let id = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|location| location.to_str().ok())
+        .and_then(|location| location.trim_start_matches("/admin/articles/").split('?').next().map(str::to_owned))
+        .and_then(|id| id.parse().ok());
+    (status, id)
+}
+
+#[tokio::test]
+async fn staff_log_in_and_out_with_a_server_side_session() {
+    let app = TestApp::builder().start().await.unwrap();
+    add_staff(&app, "layla@example.com", "ليلى حداد", Role::Admin).await;
+    let mut browser = Browser::new(&app);
+    let anonymous = browser.get("/admin/articles?status=drafts").await;
+    assert_eq!(anonymous.status(), 303);
+    assert_eq!(anonymous.headers()[header::LOCATION], "/admin/login?next=%2Fadmin%2Farticles%3Fstatus%3Ddrafts");
+
+    let wrong = browser.log_in("layla@example.com", "not the password at all").await;
+    assert_eq!(wrong.status(), 401);
+    let wrong_page = wrong.text().await.unwrap();
+    assert!(wrong_page.contains("البريد الإلكتروني أو كلمة المرور غير صحيحة"));
+    assert!(wrong_page.contains("value=\"layla@example.com\""), "what was typed is kept");
+    let unknown = browser.log_in("nobody@example.com", "not the password at all").await;
+    assert_eq!(unknown.status(), 401);
+    assert!(
+        unknown.text().await.unwrap().contains("البريد الإلكتروني أو كلمة المرور غير صحيحة"),
+        "same answer for unknown emails"
+    );
+
+    let csrf = browser.hidden("/admin/login", "csrf").await;
+    let ok = browser
+        .post(
+            "/admin/login",
+            &[("email", " Layla@Example.com "), ("password", PASSWORD), ("csrf", &csrf), ("next", "//evil.example/")],
+        )
+        .await;
+    assert_eq!(ok.status(), 303);
+    assert_eq!(ok.headers()[header::LOCATION], "/admin", "never redirected off-site");
+    let set_cookies: Vec<String> =
+        ok.headers().get_all(header::SET_COOKIE).iter().map(|value| value.to_str().unwrap().to_owned()).collect();
+    let session = set_cookies.iter().find(|cookie| cookie.starts_with("khabar_session=")).expect("session cookie");
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"), "{session}");
+    let first_token = browser.cookies["khabar_session"].clone();
+
+    let dashboard = browser.get("/admin").await;
+    assert_eq!(dashboard.status(), 200);
+    assert_eq!(dashboard.headers()[header::CACHE_CONTROL], "no-store");
+    let html = dashboard.text().await.unwrap();
+    assert!(html.contains("lang=\"ar\" dir=\"rtl\"") && html.contains("ليلى حداد"));
+
+    // A logged-in visitor is sent on from the login page; another login gets another session.
+    let login_page = browser.get("/admin/login?next=/admin/articles").await;
+    assert_eq!(login_page.status(), 303);
+    assert_eq!(login_page.headers()[header::LOCATION], "/admin/articles");
+    let other = logged_in(&app, "layla@example.com").await;
+    assert_ne!(other.cookies["khabar_session"], first_token);
+    let csrf = hidden_value(&browser.get("/admin").await.text().await.unwrap(), "csrf");
+    let logout = browser.post("/admin/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(logout.status(), 303);
+    assert!(!browser.cookies.contains_key("khabar_session"));
+    // The old token no longer works even if replayed.
+    browser.cookies.insert("khabar_session".into(), first_token);
+    assert_eq!(browser.get("/admin").await.status(), 303);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn forged_and_cross_site_requests_are_refused() {
+    let app = TestApp::builder().start().await.unwrap();
+    add_staff(&app, "editor@example.com", "محرر", Role::Editor).await;
+    let mut browser = logged_in(&app, "editor@example.com").await;
+    let no_token =
+        browser.post("/admin/articles/new", &[("title", "x"), ("body_markdown", "y"), ("section", "z")]).await;
+    assert_eq!(no_token.status(), 403);
+    let csrf = browser.hidden("/admin/articles/new", "csrf").await;
+    let cross_site = app
+        .client
+        .post(app.url("/admin/articles/new"))
+        .header(header::COOKIE, browser.cookie_header())
+        .header(header::ORIGIN, "https://evil.example")
+        .form(&[("csrf", csrf.as_str()), ("title", "x"), ("body_markdown", "y"), ("section", "z")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+    assert!(cross_site.text().await.unwrap().contains("غير مسموح"));
+    let forged_login = browser
+        .post("/admin/login", &[("email", "editor@example.com"), ("password", PASSWORD), ("csrf", "guess")])
+        .await;
+    assert_eq!(forged_login.status(), 403);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn guessing_slows_down_but_cannot_lock_out_a_known_browser() {
+    let app = TestApp::builder().start().await.unwrap();
+    add_staff(&app, "rana@example.com", "رنا العلي", Role::Author).await;
+    // The real user logs in once from their own browser and is remembered.
+    let mut own = logged_in(&app, "rana@example.com").await;
+    let device = own.cookies["khabar_device"].clone();
+    let mut attacker = Browser::new(&app);
+    for _ in 0..3 {
+        assert_eq!(attacker.log_in("rana@example.com", "wrong guess number x").await.status(), 401);
+    }
+    let throttled = attacker.log_in("rana@example.com", "wrong guess number x").await;
+    assert_eq!(throttled.status(), 429);
+    assert!(throttled.text().await.unwrap().contains("محاولات دخول كثيرة"));
+    // Even the right password waits on the attacker's side…
+    assert_eq!(attacker.log_in("rana@example.com", PASSWORD).await.status(), 429);
+    // …while the real user's remembered browser still gets in.
+    let mut returning = Browser::new(&app);
+    returning.cookies.insert("khabar_device".into(), device);
+    // Same address as the attacker here (all tests are on 127.0.0.1): the
+    // per-account limit spares trusted browsers, the per-pair delay does not
+    // apply to a different browser… except that both share an address, so
+    // flood the account limit directly and check the exemption.
+    let now = khabar::store::now_seconds();
+    for _ in 0..khabar::accounts::throttle::ACCOUNT_LIMIT {
+        app.store().record_login_attempt("rana@example.com", "elsewhere", false, false, now).await.unwrap();
+    }
+    use khabar::accounts::throttle::Verdict;
+    assert_ne!(
+        app.store().login_verdict("rana@example.com", "new-client", false, now).await.unwrap(),
+        Verdict::Allowed
+    );
+    assert_eq!(app.store().login_verdict("rana@example.com", "new-client", true, now).await.unwrap(), Verdict::Allowed);
+    drop(own.get("/admin").await);
+    app.stop().await;
+}
+
+async fn roles_decide_who_publishes(backend: Backend) {
+    let Some(app) = TestApp::builder().backend(backend).start().await else { return };
+    add_staff(&app, "contributor@example.com", "مساهم", Role::Contributor).await;
+    add_staff(&app, "author@example.com", "كاتب", Role::Author).await;
+    add_staff(&app, "other@example.com", "كاتب آخر", Role::Author).await;
+    add_staff(&app, "editor@example.com", "محرر", Role::Editor).await;
+
+    let mut contributor = logged_in(&app, "contributor@example.com").await;
+    let (status, _) = write_article(&mut contributor, "محاولة نشر مباشر", "publish").await;
+    assert_eq!(status, 403, "a contributor cannot publish");
+    let (status, draft) = write_article(&mut contributor, "مسودة المساهم", "submit").await;
+    assert_eq!(status, 303);
+    let draft = draft.unwrap();
+    assert_eq!(contributor.get("/admin/staff").await.status(), 403);
+    assert_eq!(contributor.get("/admin/activity").await.status(), 403);
+
+    let mut other = logged_in(&app, "other@example.com").await;
+    assert_eq!(other.get(&format!("/admin/articles/{draft}")).await.status(), 404, "not their article");
+    let csrf = other.hidden("/admin/articles/new", "csrf").await;
+    let hijack = other
+        .post(
+            &format!("/admin/articles/{draft}"),
+            &[("csrf", &csrf), ("title", "x"), ("body_markdown", "y"), ("section", "z"), ("action", "save")],
+        )
+        .await;
+    assert_eq!(hijack.status(), 404);
+
+    let mut editor = logged_in(&app, "editor@example.com").await;
+    let waiting = editor.get("/admin").await.text().await.unwrap();
+    assert!(waiting.contains("بانتظار مراجعتك") && waiting.contains("مسودة المساهم"));
+    let page = editor.get(&format!("/admin/articles/{draft}")).await.text().await.unwrap();
+    let csrf = hidden_value(&page, "csrf");
+    let revision = hidden_value(&page, "revision");
+    let published = editor
+        .post(
+            &format!("/admin/articles/{draft}"),
+            &[
+                ("csrf", &csrf),
+                ("revision", &revision),
+                ("title", "مسودة المساهم بعد التحرير"),
+                ("body_markdown", "نص محرر."),
+                ("section", "محليات"),
+                ("action", "publish"),
+            ],
+        )
+        .await;
+    assert_eq!(published.status(), 303);
+    let public: serde_json::Value = app.get(&format!("/api/content/articles/{draft}")).await.json().await.unwrap();
+    assert_eq!(public["title"], "مسودة المساهم بعد التحرير");
+    assert_eq!(public["authors"][0]["name"], "مساهم", "the byline stays the writer's");
+
+    // Once published, a contributor can no longer change it.
+    let page = contributor.get(&format!("/admin/articles/{draft}")).await.text().await.unwrap();
+    let csrf = hidden_value(&page, "csrf");
+    let change = contributor
+        .post(
+            &format!("/admin/articles/{draft}"),
+            &[("csrf", &csrf), ("title", "تغيير"), ("body_markdown", "x"), ("section", "محليات"), ("action", "save")],
+        )
+        .await;
+    assert_eq!(change.status(), 403);
+
+    // Fields a form may not set are ignored: the article stays a draft of its creator.
+    let (status, sneaky) = {
+        let csrf = contributor.hidden("/admin/articles/new", "csrf").await;
+        let response = contributor
+            .post(
+                "/admin/articles/new",
+                &[
+                    ("csrf", &csrf),
+                    ("title", "تسلل"),
+                    ("body_markdown", "x"),
+                    ("section", "محليات"),
+                    ("status", "published"),
+                    ("created_by", "1"),
+                    ("role", "admin"),
+                    ("action", "save"),
+                ],
+            )
+            .await;
+        let id: i64 = response.headers()[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .trim_start_matches("/admin/articles/")
+            .split('?')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        (response.status(), id)
+    };
+    assert_eq!(status, 303);
+    assert_eq!(app.get(&format!("/api/content/articles/{sneaky}")).await.status(), 404);
+    app.stop().await;
+}
+on_both_backends!(role_matrix, roles_decide_who_publishes);
+
+#[tokio::test]
+async fn simultaneous_edits_conflict_and_revisions_restore() {
+    let app = TestApp::builder().start().await.unwrap();
+    add_staff(&app, "a@example.com", "المحررة الأولى", Role::Editor).await;
+    add_staff(&app, "b@example.com", "المحرر الثاني", Role::Editor).await;
+    let mut first = logged_in(&app, "a@example.com").await;
+    let (_, id) = write_article(&mut first, "العنوان الأصلي", "publish").await;
+    let id = id.unwrap();
+    let mut second = logged_in(&app, "b@example.com").await;
+    let first_page = first.get(&format!("/admin/articles/{id}")).await.text().await.unwrap();
+    let second_page = second.get(&format!("/admin/articles/{id}")).await.text().await.unwrap();
+    let save = |page: &str, title: &str, body: &str| {
+        vec![
+            ("csrf".to_owned(), hidden_value(page, "csrf")),
+            ("revision".to_owned(), hidden_value(page, "revision")),
+            ("title".to_owned(), title.to_owned()),
+            ("body_markdown".to_owned(), body.to_owned()),
+            ("section".to_owned(), "محليات".to_owned()),
+            ("action".to_owned(), "save".to_owned()),
+        ]
+    };
+    let fields = save(&first_page, "عنوان الأولى", "سطر من الأولى.");
+    assert_eq!(first.post(&format!("/admin/articles/{id}"), &as_refs(&fields)).await.status(), 303);
+    let fields = save(&second_page, "عنوان الثاني", "سطر من الثاني.");
+    let conflict = second.post(&format!("/admin/articles/{id}"), &as_refs(&fields)).await;
+    assert_eq!(conflict.status(), 409);
+    let conflict_page = conflict.text().await.unwrap();
+    assert!(conflict_page.contains("المحررة الأولى") && conflict_page.contains("سطر من الأولى"));
+    assert!(conflict_page.contains("سطر من الثاني"), "what the second editor typed is kept");
+    let public: serde_json::Value = app.get(&format!("/api/content/articles/{id}")).await.json().await.unwrap();
+    assert_eq!(public["title"], "عنوان الأولى", "no silent overwrite");
+    // Saving again from the conflict page is a deliberate overwrite.
+    let fields = save(&conflict_page, "عنوان الثاني", "سطر من الثاني.");
+    assert_eq!(second.post(&format!("/admin/articles/{id}"), &as_refs(&fields)).await.status(), 303);
+
+    let history = first.get(&format!("/admin/articles/{id}/revisions?from=1&to=3")).await.text().await.unwrap();
+    assert!(history.contains("العنوان الأصلي") && history.contains("diff-added") && history.contains("diff-removed"));
+    let csrf = hidden_value(&history, "csrf");
+    let restored = first.post(&format!("/admin/articles/{id}/revisions/1/restore"), &[("csrf", &csrf)]).await;
+    assert_eq!(restored.status(), 303);
+    let public: serde_json::Value = app.get(&format!("/api/content/articles/{id}")).await.json().await.unwrap();
+    assert_eq!(public["title"], "العنوان الأصلي");
+    assert_eq!(app.store().revisions(id).await.unwrap().len(), 4, "restoring adds a revision");
+    let activity = first.get("/admin/activity").await;
+    assert_eq!(activity.status(), 403, "editors do not see the audit log");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn scheduled_articles_wait_and_bad_forms_keep_what_was_typed() {
+    let app = TestApp::builder().start().await.unwrap();
+    add_staff(&app, "editor@example.com", "محرر", Role::Editor).await;
+    let mut editor = logged_in(&app, "editor@example.com").await;
+    let csrf = editor.hidden("/admin/articles/new", "csrf").await;
+    let invalid = editor
+        .post(
+            "/admin/articles/new",
+            &[("csrf", &csrf), ("title", ""), ("body_markdown", "نص مهم لا يضيع"), ("section", ""), ("action", "save")],
+        )
+        .await;
+    assert_eq!(invalid.status(), 422);
+    let page = invalid.text().await.unwrap();
+    assert!(page.contains("العنوان مطلوب") && page.contains("نص مهم لا يضيع") && page.contains("aria-invalid"));
+
+    let tomorrow = khabar::store::now_seconds() + 86_400;
+    let local = app.state.locale.zoned(tomorrow).datetime().strftime("%Y-%m-%dT%H:%M").to_string();
+    let past = editor
+        .post(
+            "/admin/articles/new",
+            &[
+                ("csrf", &csrf),
+                ("title", "مجدول"),
+                ("body_markdown", "نص"),
+                ("section", "محليات"),
+                ("publish_at", "2001-01-01T10:00"),
+                ("action", "schedule"),
+            ],
+        )
+        .await;
+    assert_eq!(past.status(), 422, "scheduling needs a future time");
+    let scheduled = editor
+        .post(
+            "/admin/articles/new",
+            &[
+                ("csrf", &csrf),
+                ("title", "مجدول"),
+                ("body_markdown", "نص"),
+                ("section", "محليات"),
+                ("publish_at", &local),
+                ("action", "schedule"),
+            ],
+        )
+        .await;
+    assert_eq!(scheduled.status(), 303);
+    let location = scheduled.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    assert!(location.ends_with("saved=scheduled"));
+    let id = location.trim_start_matches("/admin/articles/").split('?').next().unwrap();
+    assert_eq!(app.get(&format!("/api/content/articles/{id}")).await.status(), 404);
+    let listed = editor.get("/admin/articles?status=scheduled").await.text().await.unwrap();
+    assert!(listed.contains("مجدول"));
+
+    let preview =
+        editor.post("/admin/preview", &[("csrf", &csrf), ("body_markdown", "**غامق** <script>x</script>")]).await;
+    assert_eq!(preview.status(), 200);
+    let html = preview.text().await.unwrap();
+    assert!(html.contains("<strong>غامق</strong>") && !html.contains("<script"));
+    app.stop().await;
+}
