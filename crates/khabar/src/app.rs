@@ -25,6 +25,7 @@ use crate::cache::PageCache;
 use crate::config::{Config, ConfigError};
 use crate::error::AppError;
 use crate::locale::{LocaleError, ReaderLocale, ShownDate};
+use crate::settings::{FollowLink, SiteSettings};
 use crate::store::{now_seconds, Store, StoreError};
 use crate::templates::{TemplateError, Templates};
 
@@ -73,6 +74,7 @@ pub struct Services {
     pub locale: Arc<ReaderLocale>,
     pub pages: Arc<PageCache>,
     pub reads: Arc<ReadCounter>,
+    settings: std::sync::RwLock<Arc<SiteSettings>>,
 }
 
 #[derive(Serialize)]
@@ -81,10 +83,12 @@ pub struct SiteView {
     pub description: String,
     pub base_url: String,
     pub today: ShownDate,
+    pub follow: Vec<FollowLink>,
 }
 
 impl AppState {
-    pub fn new(config: Config, data_dir: &Path, store: Store) -> Result<Self, StartError> {
+    pub async fn new(config: Config, data_dir: &Path, store: Store) -> Result<Self, StartError> {
+        let settings = store.site_settings().await?;
         let theme_dir = config.theme_dir.as_deref();
         let assets = Arc::new(StaticAssets::load(theme_dir).map_err(StartError::Theme)?);
         let templates = Arc::new(Templates::load(theme_dir, Arc::clone(&assets))?);
@@ -98,15 +102,29 @@ impl AppState {
             assets,
             locale,
             reads: Arc::new(ReadCounter::default()),
+            settings: std::sync::RwLock::new(Arc::new(settings)),
         })))
     }
 
+    pub fn settings(&self) -> Arc<SiteSettings> {
+        Arc::clone(&self.settings.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// Re-reads the settings after the newsroom saved them.
+    pub async fn reload_settings(&self) -> Result<(), StoreError> {
+        let fresh = Arc::new(self.store.site_settings().await?);
+        *self.settings.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+        Ok(())
+    }
+
     pub fn site_view(&self) -> SiteView {
+        let settings = self.settings();
         SiteView {
-            name: self.config.site_name.clone(),
-            description: self.config.site_description.clone(),
+            name: settings.site_name.clone().unwrap_or_else(|| self.config.site_name.clone()),
+            description: settings.site_description.clone().unwrap_or_else(|| self.config.site_description.clone()),
             base_url: self.config.base().to_owned(),
             today: self.locale.date(now_seconds()),
+            follow: settings.follow.clone(),
         }
     }
 

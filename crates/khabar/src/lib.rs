@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod locale;
 pub mod sections;
 pub mod server;
+pub mod settings;
 pub mod site;
 pub mod store;
 pub mod templates;

@@ -26,6 +26,8 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("admin/editor.html", include_str!("../templates/admin/editor.html")),
     ("admin/revisions.html", include_str!("../templates/admin/revisions.html")),
     ("admin/staff.html", include_str!("../templates/admin/staff.html")),
+    ("admin/settings.html", include_str!("../templates/admin/settings.html")),
+    ("follow_icons.html", include_str!("../templates/follow_icons.html")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -452,3 +452,45 @@ async fn scheduled_articles_wait_and_bad_forms_keep_what_was_typed() {
     assert!(html.contains("<strong>غامق</strong>") && !html.contains("<script"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn settings_change_every_page_at_once_and_decide_author_publishing() {
+    let app = TestApp::builder().demo().start().await.unwrap();
+    add_staff(&app, "admin@example.com", "المديرة", Role::Admin).await;
+    add_staff(&app, "editor@example.com", "محرر", Role::Editor).await;
+    add_staff(&app, "author@example.com", "كاتب", Role::Author).await;
+    let before = app.get("/").await.text().await.unwrap();
+    assert!(!before.contains("تابعنا"), "no empty follow-us block");
+
+    let mut editor = logged_in(&app, "editor@example.com").await;
+    assert_eq!(editor.get("/admin/settings").await.status(), 403);
+    let mut author = logged_in(&app, "author@example.com").await;
+    assert_eq!(write_article(&mut author, "خبر الكاتب", "publish").await.0, 403);
+
+    let mut admin = logged_in(&app, "admin@example.com").await;
+    let csrf = admin.hidden("/admin/settings", "csrf").await;
+    let bad = admin.post("/admin/settings", &[("csrf", &csrf), ("follow.telegram", "javascript:alert(1)")]).await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.unwrap().contains("javascript:alert(1)"), "what was typed is shown again");
+    let saved = admin
+        .post(
+            "/admin/settings",
+            &[
+                ("csrf", &csrf),
+                ("site_name", "خبر اليوم"),
+                ("follow.telegram", "https://t.me/khabar_today"),
+                ("authors_may_publish", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    let after = app.get("/").await.text().await.unwrap();
+    assert!(after.contains("https://t.me/khabar_today") && after.contains("تابعنا"));
+    assert!(after.contains(">خبر اليوم</a>"), "the cached home page was refreshed");
+    let article = app.get(&common::first_article_path(&after)).await.text().await.unwrap();
+    assert!(article.contains("https://t.me/khabar_today"), "every page, not just home");
+    assert_eq!(write_article(&mut author, "خبر الكاتب", "publish").await.0, 303, "now authors may publish");
+    let activity = admin.get("/admin/activity").await.text().await.unwrap();
+    assert!(activity.contains("settings.save") && activity.contains("article.published"));
+    app.stop().await;
+}

@@ -21,8 +21,6 @@ use crate::store::now_seconds;
 use crate::web::{article_path, page_count, page_number, query_params, raw_segment};
 
 const PAGE_SIZE: u32 = 30;
-/// The setting that lets authors publish without an editor.
-pub const AUTHORS_MAY_PUBLISH: &str = "authors_may_publish";
 
 #[derive(Debug, Serialize)]
 pub struct AdminArticleView {
@@ -189,7 +187,7 @@ struct Permissions {
 async fn may_publish(state: &AppState, role: Role) -> Result<bool, AppError> {
     Ok(match role {
         Role::Admin | Role::Editor => true,
-        Role::Author => state.store.setting(AUTHORS_MAY_PUBLISH).await?.is_some_and(|value| value == "true"),
+        Role::Author => state.settings().authors_may_publish,
         Role::Contributor => false,
     })
 }

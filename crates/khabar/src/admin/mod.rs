@@ -36,6 +36,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/admin/staff", get(staff::list).post(staff::create))
         .route("/admin/staff/{id}", post(staff::update))
         .route("/admin/activity", get(dashboard::activity))
+        .route(
+            "/admin/settings",
+            get(crate::settings::admin::settings_page).post(crate::settings::admin::save_settings),
+        )
         .layer(middleware::from_fn_with_state(state, guard_admin_requests))
 }
 

@@ -118,24 +118,4 @@ impl Store {
         .await)?;
         Ok(ArticleCounts { published, scheduled, review, drafts })
     }
-
-    pub async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let value = with_pool!(self, pool => sqlx::query_scalar::<_, String>("SELECT value FROM site_settings WHERE key = $1")
-            .bind(key)
-            .fetch_optional(pool)
-            .await)?;
-        Ok(value)
-    }
-
-    pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        with_pool!(self, pool => sqlx::query(
-            "INSERT INTO site_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(pool)
-        .await
-        .map(|_| ()))?;
-        Ok(())
-    }
 }

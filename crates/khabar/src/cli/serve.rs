@@ -40,7 +40,7 @@ pub async fn serve_site(data: &Path, database: Option<&str>, address: &str, star
     let (config, store) = site::open(data, database).await?;
     let backend = store.backend_name();
     let site_name = config.site_name.clone();
-    let state = AppState::new(config, data, store.clone())?;
+    let state = AppState::new(config, data, store.clone()).await?;
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|source| CliError::Listen { address: address.to_owned(), source })?;

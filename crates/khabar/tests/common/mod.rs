@@ -160,7 +160,7 @@ impl TestAppBuilder {
             khabar::demo::seed(&database.store, data_dir.path()).await.expect("seed demo");
         }
         let config = Config::load_with_env(data_dir.path(), []).expect("config");
-        let state = AppState::new(config, data_dir.path(), database.store.clone()).expect("state");
+        let state = AppState::new(config, data_dir.path(), database.store.clone()).await.expect("state");
         let server = RunningServer::start(state.clone(), listener).expect("start");
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

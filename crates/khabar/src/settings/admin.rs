@@ -1,0 +1,112 @@
+//! `/admin/settings`: admins edit the site's name, tagline, "follow us" links
+//! and publishing policy.
+
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use serde::Serialize;
+
+use crate::admin::session::Staff;
+use crate::admin::{page_with_status, render, see_other, PageForm};
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::settings::{is_acceptable_link, NETWORKS};
+
+#[derive(Serialize)]
+struct LinkField {
+    key: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    value: String,
+    problem: bool,
+}
+
+async fn show(
+    state: &AppState,
+    staff: &Staff,
+    status: StatusCode,
+    values: &std::collections::HashMap<String, String>,
+    problems: Vec<String>,
+    notice: Option<&str>,
+) -> Result<Response, AppError> {
+    let links: Vec<LinkField> = NETWORKS
+        .iter()
+        .map(|network| {
+            let value = values.get(&format!("follow.{}", network.key)).cloned().unwrap_or_default();
+            LinkField {
+                key: network.key,
+                label: network.label,
+                hint: network.host_hint,
+                problem: !value.is_empty() && !is_acceptable_link(&value),
+                value,
+            }
+        })
+        .collect();
+    let html = render(
+        state,
+        staff,
+        "admin/settings.html",
+        "settings",
+        minijinja::context! {
+            site_name => values.get("site_name").cloned().unwrap_or_default(),
+            site_description => values.get("site_description").cloned().unwrap_or_default(),
+            authors_may_publish => values.get("authors_may_publish").is_some_and(|value| value == "true"),
+            links => links,
+            problems => problems,
+            notice => notice,
+            file_name => state.config.site_name.clone(),
+            file_description => state.config.site_description.clone(),
+        },
+    )?;
+    Ok(page_with_status(status, html))
+}
+
+pub async fn settings_page(State(state): State<AppState>, staff: Staff, uri: Uri) -> Result<Response, AppError> {
+    staff.require(staff.role().manages_site())?;
+    let values = state.store.settings_map().await?;
+    let notice = crate::web::query_params(&uri).get("saved").map(|_| "حُفظت الإعدادات وظهرت على الموقع.");
+    show(&state, &staff, StatusCode::OK, &values, Vec::new(), notice).await
+}
+
+pub async fn save_settings(
+    State(state): State<AppState>,
+    staff: Staff,
+    PageForm(form): PageForm<std::collections::HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    staff.require(staff.role().manages_site())?;
+    staff.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
+    let field = |key: &str| form.get(key).map(|value| value.trim().to_owned()).unwrap_or_default();
+    let mut values: Vec<(String, String)> = vec![
+        ("site_name".to_owned(), field("site_name")),
+        ("site_description".to_owned(), field("site_description")),
+        (
+            "authors_may_publish".to_owned(),
+            if form.contains_key("authors_may_publish") { "true".into() } else { String::new() },
+        ),
+    ];
+    let mut problems = Vec::new();
+    if field("site_name").chars().count() > 100 {
+        problems.push("اسم الموقع أطول من ١٠٠ حرف.".to_owned());
+    }
+    if field("site_description").chars().count() > 300 {
+        problems.push("الوصف أطول من ٣٠٠ حرف.".to_owned());
+    }
+    for network in NETWORKS {
+        let key = format!("follow.{}", network.key);
+        let value = field(&key);
+        if !value.is_empty() && !is_acceptable_link(&value) {
+            problems
+                .push(format!("رابط {} يجب أن يبدأ بـ https:// (مثل https://{}/…).", network.label, network.host_hint));
+        }
+        values.push((key, value));
+    }
+    if !problems.is_empty() {
+        let typed = values.into_iter().collect();
+        return show(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, &typed, problems, None).await;
+    }
+    state.store.save_settings(&values).await?;
+    state.reload_settings().await?;
+    state.content_changed();
+    staff.audit(&state, "settings.save", "").await;
+    Ok(see_other("/admin/settings?saved=1"))
+}

@@ -1,0 +1,121 @@
+//! Site settings the newsroom edits in the admin: the masthead's name and
+//! tagline, the "follow us" links, and whether authors may publish. They are
+//! read once at start and after every save, so pages never wait on them.
+//! (Time zone, digits and base URL stay in khabar.toml: they shape URLs and
+//! cached dates, and change with a restart.)
+
+pub mod admin;
+
+use serde::Serialize;
+
+use crate::store::{with_pool, Store, StoreError};
+
+/// The networks a "follow us" link may point to, in the order shown.
+pub const NETWORKS: &[Network] = &[
+    Network { key: "facebook", label: "فيسبوك", host_hint: "facebook.com" },
+    Network { key: "x", label: "إكس", host_hint: "x.com" },
+    Network { key: "telegram", label: "تيليغرام", host_hint: "t.me" },
+    Network { key: "youtube", label: "يوتيوب", host_hint: "youtube.com" },
+    Network { key: "instagram", label: "إنستغرام", host_hint: "instagram.com" },
+    Network { key: "whatsapp", label: "قناة واتساب", host_hint: "whatsapp.com" },
+];
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Network {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub host_hint: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FollowLink {
+    pub network: &'static str,
+    pub label: &'static str,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SiteSettings {
+    pub site_name: Option<String>,
+    pub site_description: Option<String>,
+    pub authors_may_publish: bool,
+    pub follow: Vec<FollowLink>,
+}
+
+fn follow_key(network: &str) -> String {
+    format!("follow.{network}")
+}
+
+impl Store {
+    pub async fn settings_map(&self) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let rows: Vec<(String, String)> =
+            with_pool!(self, pool => sqlx::query_as("SELECT key, value FROM site_settings").fetch_all(pool).await)?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Writes all given settings at once; an empty value removes the key.
+    pub async fn save_settings(&self, values: &[(String, String)]) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for (key, value) in values {
+                if value.is_empty() {
+                    sqlx::query("DELETE FROM site_settings WHERE key = $1").bind(key).execute(&mut *tx).await?;
+                } else {
+                    sqlx::query(
+                        "INSERT INTO site_settings (key, value) VALUES ($1, $2) \
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    )
+                    .bind(key)
+                    .bind(value)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+
+    pub async fn site_settings(&self) -> Result<SiteSettings, StoreError> {
+        let map = self.settings_map().await?;
+        let text = |key: &str| map.get(key).map(|value| value.trim().to_owned()).filter(|value| !value.is_empty());
+        Ok(SiteSettings {
+            site_name: text("site_name"),
+            site_description: text("site_description"),
+            authors_may_publish: text("authors_may_publish").is_some_and(|value| value == "true"),
+            follow: NETWORKS
+                .iter()
+                .filter_map(|network| {
+                    text(&follow_key(network.key)).map(|url| FollowLink {
+                        network: network.key,
+                        label: network.label,
+                        url,
+                    })
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Only absolute https links (or http, for sites that still use it) are accepted.
+pub fn is_acceptable_link(url: &str) -> bool {
+    let url = url.trim();
+    (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 500
+        && !url.contains(|character: char| character.is_whitespace() || character == '"' || character == '<')
+        && url.split("://").nth(1).is_some_and(|rest| rest.split('/').next().is_some_and(|host| host.contains('.')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_acceptable_link;
+
+    #[test]
+    fn follow_links_must_be_web_addresses() {
+        assert!(is_acceptable_link("https://t.me/khabar_news"));
+        for bad in ["javascript:alert(1)", "t.me/khabar", "https://", "https://x.com/a b", "https://x.com/\"><script>"]
+        {
+            assert!(!is_acceptable_link(bad), "{bad}");
+        }
+    }
+}
