@@ -27,6 +27,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("admin/revisions.html", include_str!("../templates/admin/revisions.html")),
     ("admin/staff.html", include_str!("../templates/admin/staff.html")),
     ("admin/settings.html", include_str!("../templates/admin/settings.html")),
+    ("admin/taxonomy.html", include_str!("../templates/admin/taxonomy.html")),
     ("follow_icons.html", include_str!("../templates/follow_icons.html")),
 ];
 

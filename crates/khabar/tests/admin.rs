@@ -494,3 +494,73 @@ async fn settings_change_every_page_at_once_and_decide_author_publishing() {
     assert!(activity.contains("settings.save") && activity.contains("article.published"));
     app.stop().await;
 }
+
+async fn editors_manage_sections_tags_and_authors(backend: Backend) {
+    let Some(app) = TestApp::builder().backend(backend).demo().start().await else { return };
+    add_staff(&app, "editor@example.com", "محرر", Role::Editor).await;
+    add_staff(&app, "author@example.com", "كاتب", Role::Author).await;
+    let mut author = logged_in(&app, "author@example.com").await;
+    assert_eq!(author.get("/admin/sections").await.status(), 403);
+    let mut editor = logged_in(&app, "editor@example.com").await;
+    let page = editor.get("/admin/sections").await.text().await.unwrap();
+    let csrf = hidden_value(&page, "csrf");
+    let sections = app.store().sections(khabar::store::now_seconds()).await.unwrap();
+    let politics = sections.iter().find(|section| section.name == "سياسة").unwrap();
+    let renamed = editor
+        .post(
+            &format!("/admin/sections/{}", politics.id),
+            &[("csrf", &csrf), ("name", "الشأن السياسي"), ("description", "وصف جديد"), ("position", "0")],
+        )
+        .await;
+    assert_eq!(renamed.status(), 303);
+    let home = app.get("/").await.text().await.unwrap();
+    assert!(home.contains("الشأن السياسي"), "the cached navigation changed");
+    assert_eq!(
+        app.get(&format!("/section/{}", khabar::web::encode_path_segment(&politics.slug))).await.status(),
+        200,
+        "the slug stays"
+    );
+    let taken = editor.post(&format!("/admin/sections/{}", politics.id), &[("csrf", &csrf), ("name", "اقتصاد")]).await;
+    assert_eq!(taken.status(), 422);
+    let in_use = editor.post(&format!("/admin/sections/{}", politics.id), &[("csrf", &csrf), ("delete", "1")]).await;
+    assert_eq!(in_use.status(), 422);
+    assert!(in_use.text().await.unwrap().contains("لا يمكن حذف قسم فيه مقالات"));
+    assert_eq!(
+        editor.post("/admin/sections", &[("csrf", &csrf), ("name", "منوعات"), ("description", "")]).await.status(),
+        303
+    );
+    let empty = app
+        .store()
+        .sections(khabar::store::now_seconds())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|section| section.name == "منوعات")
+        .unwrap();
+    assert_eq!(
+        editor.post(&format!("/admin/sections/{}", empty.id), &[("csrf", &csrf), ("delete", "1")]).await.status(),
+        303
+    );
+
+    let tags = app.store().tags(khabar::store::now_seconds()).await.unwrap();
+    let tag = &tags[0];
+    assert_eq!(
+        editor.post(&format!("/admin/tags/{}", tag.id), &[("csrf", &csrf), ("delete", "1")]).await.status(),
+        303
+    );
+    assert_eq!(app.store().tags(khabar::store::now_seconds()).await.unwrap().len(), tags.len() - 1);
+    let authors = app.store().authors(khabar::store::now_seconds()).await.unwrap();
+    let layla = authors.iter().find(|author| author.name == "ليلى حداد").unwrap();
+    let bio = editor
+        .post(
+            &format!("/admin/authors/{}", layla.id),
+            &[("csrf", &csrf), ("name", "ليلى حداد"), ("description", "نبذة محدّثة")],
+        )
+        .await;
+    assert_eq!(bio.status(), 303);
+    let author_page =
+        app.get(&format!("/author/{}", khabar::web::encode_path_segment(&layla.slug))).await.text().await.unwrap();
+    assert!(author_page.contains("نبذة محدّثة"));
+    app.stop().await;
+}
+on_both_backends!(taxonomy, editors_manage_sections_tags_and_authors);

@@ -185,3 +185,58 @@ fn mistakes_get_one_clear_line_and_a_failing_exit() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr.contains("Mars/Olympus"), "{stderr}");
 }
+
+#[test]
+fn the_first_admin_is_created_from_the_shell_and_weak_passwords_are_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let site = root.path().join("site");
+    let data = site.display().to_string();
+    let create = |password: &str, email: &str| {
+        let mut child = Command::new(BINARY)
+            .args(["admin", "create", "--data", &data, "--email", email, "--name", "ليلى حداد", "--role", "admin"])
+            .env_remove("KHABAR_PASSWORD")
+            .env("RUST_LOG", "error")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let output = create("short", "layla@example.com");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("refusing a weak password"));
+    let output = create("زيتون أخضر على الطاولة", "layla@example.com");
+    assert_eq!(output.status.code(), Some(1), "no site yet");
+    let (child, _) = start(&["serve", "--data", &data]);
+    terminate(child);
+    let output = create("زيتون أخضر على الطاولة", "layla@example.com");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("created admin account"));
+    let output = Command::new(BINARY)
+        .args([
+            "admin",
+            "create",
+            "--data",
+            &data,
+            "--email",
+            "LAYLA@example.com",
+            "--name",
+            "ليلى",
+            "--role",
+            "editor",
+        ])
+        .env("KHABAR_PASSWORD", "زيتون أخضر على الطاولة")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("already exists"));
+    let output = Command::new(BINARY)
+        .args(["admin", "create", "--data", &data, "--email", "x@example.com", "--name", "س", "--role", "owner"])
+        .env("KHABAR_PASSWORD", "زيتون أخضر على الطاولة")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown role 'owner'"));
+}

@@ -36,6 +36,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/admin/staff", get(staff::list).post(staff::create))
         .route("/admin/staff/{id}", post(staff::update))
         .route("/admin/activity", get(dashboard::activity))
+        .route("/admin/sections", get(crate::sections::admin::list).post(crate::sections::admin::create))
+        .route("/admin/tags", get(crate::sections::admin::list))
+        .route("/admin/authors", get(crate::sections::admin::list))
+        .route("/admin/sections/{id}", post(crate::sections::admin::update))
+        .route("/admin/tags/{id}", post(crate::sections::admin::update))
+        .route("/admin/authors/{id}", post(crate::sections::admin::update))
         .route(
             "/admin/settings",
             get(crate::settings::admin::settings_page).post(crate::settings::admin::save_settings),

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::app::AppState;
 use crate::cli::{CliError, SiteOptions};
-use crate::server::{termination_signal, RunningServer};
+use crate::server::{RunningServer, TerminationSignal};
 use crate::site::{self, FolderState};
 
 #[derive(Debug, clap::Args)]
@@ -44,6 +44,7 @@ pub async fn serve_site(data: &Path, database: Option<&str>, address: &str, star
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|source| CliError::Listen { address: address.to_owned(), source })?;
+    let termination = TerminationSignal::install();
     let server = RunningServer::start(state, listener).map_err(CliError::Serve)?;
     tracing::info!(
         site = %site_name,
@@ -52,7 +53,7 @@ pub async fn serve_site(data: &Path, database: Option<&str>, address: &str, star
         "khabar is serving at http://{}",
         server.address
     );
-    termination_signal().await;
+    termination.received().await;
     tracing::info!("stopping: finishing requests in flight");
     server.stop().await.map_err(CliError::Serve)?;
     store.close().await;

@@ -1,6 +1,7 @@
 //! The ways into the news: the home page, section, tag and author pages, and
 //! their content API lists.
 
+pub mod admin;
 pub mod api;
 pub mod pages;
 pub mod store;

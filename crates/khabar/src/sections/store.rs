@@ -109,6 +109,27 @@ impl Store {
         Ok(())
     }
 
+    /// Creates a section unless one with the same slug exists.
+    pub async fn ensure_section(
+        &self,
+        name: &crate::articles::store::NewName,
+        description: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query(
+            "INSERT INTO sections (name, slug, description, position, created_at) \
+             VALUES ($1, $2, $3, (SELECT COALESCE(MAX(position), 0) + 1 FROM sections), $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(&name.name)
+        .bind(&name.slug)
+        .bind(description)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
     pub async fn describe_author(&self, slug: &str, bio: &str) -> Result<(), StoreError> {
         with_pool!(self, pool => sqlx::query("UPDATE authors SET bio = $1 WHERE slug = $2")
             .bind(bio)
@@ -117,5 +138,91 @@ impl Store {
             .await
             .map(|done| done.rows_affected()))?;
         Ok(())
+    }
+}
+
+/// Which of the three browsing lists an admin edit touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taxonomy {
+    Sections,
+    Tags,
+    Authors,
+}
+
+impl Taxonomy {
+    pub fn table(self) -> &'static str {
+        match self {
+            Taxonomy::Sections => "sections",
+            Taxonomy::Tags => "tags",
+            Taxonomy::Authors => "authors",
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum TaxonomyChange {
+    Done,
+    NotFound,
+    /// Another entry already has that name.
+    NameTaken,
+    /// A section that still holds articles cannot be removed.
+    InUse,
+}
+
+impl Store {
+    /// Renames an entry and sets its description (sections, authors) and
+    /// position (sections). The slug stays, so links keep working.
+    pub async fn edit_taxonomy(
+        &self,
+        kind: Taxonomy,
+        id: i64,
+        name: &str,
+        description: &str,
+        position: i64,
+    ) -> Result<TaxonomyChange, StoreError> {
+        let taken: i64 = with_pool!(self, pool => sqlx::query_scalar::<_, i64>(&format!(
+            "SELECT COUNT(*) FROM {} WHERE name = $1 AND id <> $2",
+            kind.table()
+        ))
+        .bind(name)
+        .bind(id)
+        .fetch_one(pool)
+        .await)?;
+        if taken > 0 {
+            return Ok(TaxonomyChange::NameTaken);
+        }
+        let changed = with_pool!(self, pool => {
+            let query = match kind {
+                Taxonomy::Sections => sqlx::query("UPDATE sections SET name = $1, description = $2, position = $3 WHERE id = $4")
+                    .bind(name)
+                    .bind(description)
+                    .bind(position),
+                Taxonomy::Tags => sqlx::query("UPDATE tags SET name = $1 WHERE id = $2").bind(name),
+                Taxonomy::Authors => sqlx::query("UPDATE authors SET name = $1, bio = $2 WHERE id = $3").bind(name).bind(description),
+            };
+            query.bind(id).execute(pool).await.map(|done| done.rows_affected())
+        })?;
+        Ok(if changed > 0 { TaxonomyChange::Done } else { TaxonomyChange::NotFound })
+    }
+
+    /// Removes a tag (from every article) or an empty section.
+    pub async fn delete_taxonomy(&self, kind: Taxonomy, id: i64) -> Result<TaxonomyChange, StoreError> {
+        if kind == Taxonomy::Sections {
+            let used: i64 = with_pool!(self, pool => sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM articles WHERE section_id = $1",
+            )
+            .bind(id)
+            .fetch_one(pool)
+            .await)?;
+            if used > 0 {
+                return Ok(TaxonomyChange::InUse);
+            }
+        }
+        let deleted = with_pool!(self, pool => sqlx::query(&format!("DELETE FROM {} WHERE id = $1", kind.table()))
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(if deleted > 0 { TaxonomyChange::Done } else { TaxonomyChange::NotFound })
     }
 }
