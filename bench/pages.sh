@@ -12,6 +12,7 @@
 # Env:   DURATION=10s  CONNECTIONS=64  ROUNDS=3   wrk duration, connections, A/B pairs
 #        CONNECTIONS may list several values, e.g. CONNECTIONS="64 256"
 #        STARTS=5      serve restarts timed for the readiness figure
+#        SKIP_BUILD=1  use the existing target/release/khabar instead of building
 #        KEEP=1        keep the temp dir (data, nginx root, raw wrk output)
 # Everything runs on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
@@ -55,15 +56,20 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
   || die "this nginx lacks the gzip_static module"
 
 # ---------------------------------------------------------------- build
-log "building: cargo build --release -p khabar (in $ROOT)"
-(cd "$ROOT" && cargo build --release -p khabar) || die "cargo build failed"
 BIN=$ROOT/target/release/khabar
+if [[ ${SKIP_BUILD:-0} == 1 ]]; then
+  log "SKIP_BUILD=1: using the existing $BIN"
+else
+  log "building: cargo build --release -p khabar (in $ROOT)"
+  (cd "$ROOT" && cargo build --release -p khabar) || die "cargo build failed"
+fi
 [[ -x $BIN ]] || die "no binary at $BIN"
 
 # ---------------------------------------------------------------- temp + cleanup
 T=$(mktemp -d "${TMPDIR:-/tmp}/khabar-bench.XXXXXX")
 KPID=
 NPID=
+WPID=
 
 stop_pid() { # pid, name: SIGTERM, wait up to 5 s, then SIGKILL (also its children)
   local pid=$1 name=$2 i kids
@@ -85,6 +91,7 @@ stop_pid() { # pid, name: SIGTERM, wait up to 5 s, then SIGKILL (also its childr
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  stop_pid "$WPID" wrk
   stop_pid "$KPID" khabar
   stop_pid "$NPID" nginx
   if [[ $KEEP == 1 ]]; then
@@ -175,7 +182,8 @@ echo "   khabar serve ready (process start -> /healthz 200): median ${SERVE_READ
 WWW=$T/www
 mkdir -p "$WWW"
 curl -fsS --max-time 10 -o "$T/home.html" "$KURL/" || die "GET / from khabar failed"
-ARTICLE=$(grep -o 'href="/news/[^"]*"' "$T/home.html" | head -n1 | sed 's/^href="//; s/"$//')
+# (awk reads all input: `head -n1` would SIGPIPE grep and trip pipefail)
+ARTICLE=$(grep -o 'href="/news/[^"]*"' "$T/home.html" | awk 'NR==1{sub(/^href="/, ""); sub(/"$/, ""); print}')
 [[ -n $ARTICLE ]] || die "no /news/ link in the home page"
 ARTICLE=${ARTICLE//&amp;/&}
 
@@ -301,9 +309,12 @@ run_wrk() { # url enc conns -> sets WRK_RPS, WRK_P99 (ms); raw output kept in OU
   RUN=$((RUN + 1))
   f=$OUT_DIR/wrk-$(printf %03d $RUN).txt
   local hdr=(); [[ $enc == gzip ]] && hdr=(-H 'Accept-Encoding: gzip')
-  echo "# wrk -t1 -c$c -d$DURATION --latency ${hdr[*]} $url" >"$f"
-  timeout --kill-after=5 "$WRK_LIMIT" wrk -t1 -c"$c" -d"$DURATION" --latency "${hdr[@]}" "$url" >>"$f" 2>&1 \
-    || die "wrk failed (see $f)"
+  echo "# wrk -t1 -c$c -d$DURATION --latency ${hdr[*]:+${hdr[*]} }$url" >"$f"
+  # in the background + wait, so a SIGTERM/SIGINT to this script runs cleanup at once
+  timeout --kill-after=5 "$WRK_LIMIT" wrk -t1 -c"$c" -d"$DURATION" --latency "${hdr[@]}" "$url" >>"$f" 2>&1 &
+  WPID=$!
+  wait "$WPID" || die "wrk failed (see $f)"
+  WPID=
   rps=$(awk '/^Requests\/sec:/{print $2}' "$f")
   p99=$(awk '$1=="99%"{print $2}' "$f")
   [[ -n $rps && -n $p99 ]] || die "could not parse wrk output $f"
@@ -332,7 +343,7 @@ for c in $CONNECTIONS; do
         printf '   %-8s %-8s c=%-4s round %d: khabar %10.0f req/s p99 %8.2f ms | nginx %10.0f req/s p99 %8.2f ms | ratio %.3f\n' \
           "$page" "$enc" "$c" "$r" "$krps" "$kp99" "$nrps" "$np99" "${ratios[-1]}"
       done
-      ROWS+=("$page|$enc|$c|$(printf '%s\n' "${kr[@]}" | median)|$(printf '%s\n' "${nr[@]}" | median)|$(printf '%s\n' "${ratios[@]}" | median)|$(printf '%s\n' "${kp[@]}" | median)|$(printf '%s\n' "${np[@]}" | median)")
+      ROWS+=("$page|$enc|$c|$(printf '%s\n' "${kr[@]}" | median)|$(printf '%s\n' "${nr[@]}" | median)|$(printf '%s\n' "${ratios[@]}" | median)|$(printf '%s\n' "${kp[@]}" | median)|$(printf '%s\n' "${np[@]}" | median)|$(printf '%s\n' "${kp[@]}" | sort -g | tail -n1)|$(printf '%s\n' "${np[@]}" | sort -g | tail -n1)")
     done
   done
 done
@@ -344,12 +355,13 @@ done
   echo "wrk -t1 -c<conns> -d$DURATION --latency; $ROUNDS pairs alternating khabar,nginx; medians; ratio = median of per-pair khabar/nginx"
   echo "khabar ran with RUST_LOG=warn (no per-request logs; nginx has access_log off)"
   echo
-  printf '%-8s %-9s %5s %14s %14s %9s %14s %14s\n' page encoding conns "khabar req/s" "nginx req/s" "ratio" "khabar p99 ms" "nginx p99 ms"
-  printf '%-8s %-9s %5s %14s %14s %9s %14s %14s\n' -------- --------- ----- -------------- -------------- --------- -------------- --------------
+  printf '%-8s %-9s %5s %13s %13s %7s %14s %13s   %s\n' page encoding conns "khabar req/s" "nginx req/s" "ratio" "khabar p99 ms" "nginx p99 ms" "worst p99 ms k/n"
+  printf '%-8s %-9s %5s %13s %13s %7s %14s %13s   %s\n' -------- --------- ----- ------------- ------------- ------- -------------- ------------- ----------------
   for row in "${ROWS[@]}"; do
-    IFS='|' read -r page enc c krps nrps ratio kp99 np99 <<<"$row"
-    printf '%-8s %-9s %5s %14.0f %14.0f %9.3f %14.2f %14.2f\n' "$page" "$enc" "$c" "$krps" "$nrps" "$ratio" "$kp99" "$np99"
+    IFS='|' read -r page enc c krps nrps ratio kp99 np99 kworst nworst <<<"$row"
+    printf '%-8s %-9s %5s %13.0f %13.0f %7.3f %14.2f %13.2f   %.2f / %.2f\n' "$page" "$enc" "$c" "$krps" "$nrps" "$ratio" "$kp99" "$np99" "$kworst" "$nworst"
   done
+  echo "(req/s and p99 are medians over the rounds; 'worst p99' is the largest single-run p99 of each server)"
   echo
   echo "body sizes (identical for both servers; response header bytes khabar / nginx):"
   for page in "${PAGES[@]}"; do

@@ -36,6 +36,14 @@ const VIEWPORTS = {
 const FONT_FAMILY = 'Noto Naskh Arabic';
 const RELATED_HEADING = 'أخبار ذات صلة';
 
+// Fail the whole file up front (not as five "cancelled" tests) when there is nothing to test.
+if (!fs.existsSync(BIN)) {
+  throw new Error(
+    `khabar binary not found at ${BIN}\n` +
+      `Build it first (cd ${REPO} && cargo build -p khabar) or point KHABAR_BIN at a built binary.`,
+  );
+}
+
 let server; // { proc, base, dataDir, output() }
 let browser;
 

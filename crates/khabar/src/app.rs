@@ -75,6 +75,8 @@ pub struct Services {
     pub pages: Arc<PageCache>,
     pub reads: Arc<ReadCounter>,
     settings: std::sync::RwLock<Arc<SiteSettings>>,
+    /// Woken when an upload waits for its responsive copies.
+    pub media_waiting: tokio::sync::Notify,
 }
 
 #[derive(Serialize)]
@@ -103,6 +105,7 @@ impl AppState {
             locale,
             reads: Arc::new(ReadCounter::default()),
             settings: std::sync::RwLock::new(Arc::new(settings)),
+            media_waiting: tokio::sync::Notify::new(),
         })))
     }
 
@@ -139,7 +142,13 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let media = ServeDir::new(state.data_dir.join("media"));
+    // Media files have generated, never reused names: browsers may keep them for good.
+    let media = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        ))
+        .service(ServeDir::new(state.data_dir.join("media")));
     Router::new()
         .merge(crate::sections::router())
         .merge(crate::articles::router())

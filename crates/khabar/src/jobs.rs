@@ -18,7 +18,13 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = interval.tick() => {}
+            _ = state.media_waiting.notified() => {}
             _ = shutdown.changed() => break,
+        }
+        match crate::media::make_pending_variants(&state).await {
+            Ok(true) => state.content_changed(),
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "could not make image copies; will retry"),
         }
         let now = now_seconds();
         if let Err(error) = state.reads.flush(&state.store, now).await {

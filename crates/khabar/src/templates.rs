@@ -28,6 +28,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("admin/staff.html", include_str!("../templates/admin/staff.html")),
     ("admin/settings.html", include_str!("../templates/admin/settings.html")),
     ("admin/taxonomy.html", include_str!("../templates/admin/taxonomy.html")),
+    ("admin/media.html", include_str!("../templates/admin/media.html")),
     ("follow_icons.html", include_str!("../templates/follow_icons.html")),
 ];
 

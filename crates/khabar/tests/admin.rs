@@ -564,3 +564,118 @@ async fn editors_manage_sections_tags_and_authors(backend: Backend) {
     app.stop().await;
 }
 on_both_backends!(taxonomy, editors_manage_sections_tags_and_authors);
+
+fn photo_with_gps(width: u32, height: u32) -> Vec<u8> {
+    let picture = image::DynamicImage::new_rgb8(width, height);
+    let mut plain = Vec::new();
+    picture.write_to(&mut std::io::Cursor::new(&mut plain), image::ImageFormat::Jpeg).unwrap();
+    let mut payload = b"Exif\0\0MM\0*\0\0\0\x08GPSLatitude 33.5138 N 36.2765 E".to_vec();
+    payload.resize(80, 0);
+    let length = u16::try_from(payload.len() + 2).unwrap().to_be_bytes();
+    let mut photo = vec![0xFF, 0xD8, 0xFF, 0xE1, length[0], length[1]];
+    photo.extend_from_slice(&payload);
+    photo.extend_from_slice(&plain[2..]);
+    photo
+}
+
+async fn upload(browser: &mut Browser<'_>, bytes: Vec<u8>, file_name: &str, caption: &str) -> reqwest::Response {
+    let csrf = browser.hidden("/admin/media", "csrf").await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf)
+        .text("caption", caption.to_owned())
+        .text("credit", "تصوير: خبر")
+        .part("file", reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()));
+    let response = browser
+        .app
+        .client
+        .post(browser.app.url("/admin/media"))
+        .header(header::COOKIE, browser.cookie_header())
+        .header(header::ORIGIN, &browser.app.base)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    browser.keep_cookies(&response);
+    response
+}
+
+#[tokio::test]
+async fn uploads_are_cleaned_resized_and_used_with_srcset() {
+    let app = TestApp::builder().start().await.unwrap();
+    add_staff(&app, "editor@example.com", "محرر", Role::Editor).await;
+    let mut editor = logged_in(&app, "editor@example.com").await;
+
+    let svg = upload(
+        &mut editor,
+        b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec(),
+        "x.jpg",
+        "",
+    )
+    .await;
+    assert_eq!(svg.status(), 422);
+    assert!(svg.text().await.unwrap().contains("لا SVG"));
+    let mut chunk = b"IHDR".to_vec();
+    chunk.extend_from_slice(&40_000u32.to_be_bytes());
+    chunk.extend_from_slice(&40_000u32.to_be_bytes());
+    chunk.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut crc = flate2::Crc::new();
+    crc.update(&chunk);
+    let mut bomb = b"\x89PNG\r\n\x1a\n\0\0\0\x0d".to_vec();
+    bomb.extend_from_slice(&chunk);
+    bomb.extend_from_slice(&crc.sum().to_be_bytes());
+    let mut idat = flate2::Crc::new();
+    idat.update(b"IDAT");
+    bomb.extend_from_slice(b"\0\0\0\0IDAT");
+    bomb.extend_from_slice(&idat.sum().to_be_bytes());
+    let refused = upload(&mut editor, bomb, "bomb.png", "").await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("40000×40000"), "refused for its size, before decoding");
+
+    let uploaded = upload(&mut editor, photo_with_gps(1200, 800), "../../etc/passwd.jpg", "جلسة المجلس").await;
+    assert_eq!(uploaded.status(), 303);
+    let media = app.store().media(10).await.unwrap();
+    assert_eq!(media.len(), 1);
+    let item = &media[0];
+    assert!(item.path.starts_with("/media/uploads/") && !item.path.contains("passwd"), "{}", item.path);
+    let public = app.get(&item.path).await;
+    assert_eq!(public.status(), 200);
+    assert_eq!(public.headers()[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+    let bytes = public.bytes().await.unwrap();
+    assert!(!bytes.windows(3).any(|window| window == b"GPS"), "location data removed");
+
+    // The copies are made in the background, promptly.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let ready = loop {
+        let row = app.store().media_by_id(item.id).await.unwrap().unwrap();
+        if row.variants_ready {
+            break row;
+        }
+        assert!(std::time::Instant::now() < deadline, "copies not made within 30 s");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(ready.widths(), vec![320, 640, 1024]);
+    assert_eq!(app.get(&ready.variant_path(640)).await.status(), 200);
+
+    let csrf = editor.hidden("/admin/articles/new", "csrf").await;
+    let media_id = item.id.to_string();
+    let published = editor
+        .post(
+            "/admin/articles/new",
+            &[
+                ("csrf", &csrf),
+                ("title", "خبر بصورة"),
+                ("body_markdown", "نص"),
+                ("section", "محليات"),
+                ("media_id", &media_id),
+                ("action", "publish"),
+            ],
+        )
+        .await;
+    assert_eq!(published.status(), 303);
+    let home = app.get("/").await.text().await.unwrap();
+    assert!(home.contains(&format!("srcset=\"{}", ready.variant_path(320))), "cards use the copies");
+    let article = app.get(&common::first_article_path(&home)).await.text().await.unwrap();
+    assert!(article.contains("جلسة المجلس") && article.contains("تصوير: خبر"), "caption and credit from the library");
+    assert!(article.contains("srcset="));
+    app.stop().await;
+}

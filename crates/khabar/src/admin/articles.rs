@@ -137,6 +137,9 @@ pub struct EditorForm {
     pub image_credit: String,
     #[serde(default)]
     pub publish_at: String,
+    /// A library image chosen in the editor; it fills the image fields.
+    #[serde(default)]
+    pub media_id: String,
     #[serde(default)]
     pub revision: String,
     #[serde(default, skip_serializing)]
@@ -210,6 +213,13 @@ async fn render_editor(
     let now = now_seconds();
     let sections: Vec<String> = state.store.sections(now).await?.into_iter().map(|section| section.name).collect();
     let tags: Vec<String> = state.store.tags(now).await?.into_iter().map(|tag| tag.name).collect();
+    let media: Vec<minijinja::Value> = state
+        .store
+        .media(60)
+        .await?
+        .into_iter()
+        .map(|row| minijinja::context! { id => row.id, path => row.path, label => if row.caption.is_empty() { row.path.clone() } else { row.caption.clone() } })
+        .collect();
     let publish = may_publish(state, staff.role()).await?;
     let permissions = Permissions { publish, unpublish: publish, choose_authors: staff.role().edits_all_articles() };
     let (status_key, status_label) = page
@@ -231,6 +241,7 @@ async fn render_editor(
             preview_html => page.preview_html,
             sections => sections,
             tags => tags,
+            media => media,
             permissions => permissions,
             status => status_key,
             status_label => status_label,
@@ -260,6 +271,7 @@ async fn form_from_article(state: &AppState, row: &ArticleRow) -> Result<EditorF
         image_caption: row.featured_caption.clone(),
         image_credit: row.featured_credit.clone(),
         publish_at,
+        media_id: String::new(),
         revision: row.revision.to_string(),
         action: String::new(),
         csrf: String::new(),
@@ -455,6 +467,19 @@ async fn save_form(
             credit: form.image_credit.clone(),
         }),
     };
+    let mut input = input;
+    if let Some(media) = match form.media_id.trim().parse::<i64>() {
+        Ok(id) => state.store.media_by_id(id).await?,
+        Err(_) => None,
+    } {
+        let pick =
+            |typed: &str, stored: &str| if typed.trim().is_empty() { stored.to_owned() } else { typed.to_owned() };
+        input.featured_image = Some(FeaturedImageInput {
+            url: media.path.clone(),
+            caption: pick(&form.image_caption, &media.caption),
+            credit: pick(&form.image_credit, &media.credit),
+        });
+    }
     let saver = Saver { staff_id: Some(staff.id()), name: staff.name().to_owned() };
     let write = match validate(input, article.as_ref(), now, saver) {
         Ok(mut write) if problems.is_empty() => {

@@ -36,6 +36,13 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/admin/staff", get(staff::list).post(staff::create))
         .route("/admin/staff/{id}", post(staff::update))
         .route("/admin/activity", get(dashboard::activity))
+        .route(
+            "/admin/media",
+            get(crate::media::admin::library)
+                .post(crate::media::admin::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::media::images::MAX_UPLOAD_BYTES + 64 * 1024)),
+        )
+        .route("/admin/media/{id}", post(crate::media::admin::describe))
         .route("/admin/sections", get(crate::sections::admin::list).post(crate::sections::admin::create))
         .route("/admin/tags", get(crate::sections::admin::list))
         .route("/admin/authors", get(crate::sections::admin::list))

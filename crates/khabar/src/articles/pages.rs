@@ -5,7 +5,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
-use crate::articles::views::{article_view, card_view};
+use crate::articles::views::{add_srcsets, article_view, card_view};
 use crate::cache::render::{cached_or_render, RenderedPage};
 use crate::error::AppError;
 use crate::sections::navigation;
@@ -60,8 +60,12 @@ async fn render_article(state: &AppState, id: i64) -> Result<RenderedPage, AppEr
     let tags = state.store.tags_of(&ids).await?;
     let reference_time = row.published_at.unwrap_or(row.created_at);
     let related = state.store.related_articles(row.id, row.section_id, reference_time, now, RELATED_COUNT).await?;
-    let article = article_view(state, &row, &authors, &tags);
-    let related: Vec<_> = related.iter().map(|card| card_view(state, card)).collect();
+    let mut article = article_view(state, &row, &authors, &tags);
+    let mut related: Vec<_> = related.iter().map(|card| card_view(state, card)).collect();
+    add_srcsets(state, related.iter_mut()).await?;
+    if let Some(url) = &article.image_url {
+        article.image_srcset = crate::media::srcsets(state, vec![url.clone()]).await?.remove(url);
+    }
     let html = state.templates.render(
         "article.html",
         minijinja::context! {

@@ -34,6 +34,8 @@ pub struct CardView {
     pub section: LinkView,
     pub breaking: bool,
     pub image_url: Option<String>,
+    /// Responsive copies, for library images whose copies are ready.
+    pub image_srcset: Option<String>,
     pub image_alt: String,
     pub date: ShownDate,
     pub reading_time: String,
@@ -50,6 +52,7 @@ pub struct ArticleView {
     pub body_html: String,
     pub breaking: bool,
     pub image_url: Option<String>,
+    pub image_srcset: Option<String>,
     pub image_caption: String,
     pub image_credit: String,
     pub published: ShownDate,
@@ -73,6 +76,7 @@ pub fn card_view(state: &AppState, card: &ArticleCard) -> CardView {
         section: LinkView::new("section", &card.section_name, &card.section_slug),
         breaking: card.breaking,
         image_url: card.featured_image.clone(),
+        image_srcset: None,
         image_alt: if card.featured_caption.is_empty() { card.title.clone() } else { card.featured_caption.clone() },
         date: state.locale.date(card.published_at),
         reading_time: reading_time(state, card.word_count),
@@ -108,6 +112,7 @@ pub fn article_view(
         body_html: row.body_html.clone(),
         breaking: row.breaking,
         image_url: row.featured_image.clone(),
+        image_srcset: None,
         image_caption: row.featured_caption.clone(),
         image_credit: row.featured_credit.clone(),
         published: state.locale.date(published_at),
@@ -117,4 +122,18 @@ pub fn article_view(
         tags: links_for("tag", row.id, tags),
         reading_time: reading_time(state, row.word_count),
     }
+}
+
+/// Fills in `srcset` for cards whose image comes from the media library.
+pub async fn add_srcsets<'a>(
+    state: &AppState,
+    cards: impl IntoIterator<Item = &'a mut CardView>,
+) -> Result<(), crate::store::StoreError> {
+    let mut cards: Vec<&mut CardView> = cards.into_iter().collect();
+    let paths: Vec<String> = cards.iter().filter_map(|card| card.image_url.clone()).collect();
+    let sets = crate::media::srcsets(state, paths).await?;
+    for card in &mut cards {
+        card.image_srcset = card.image_url.as_ref().and_then(|url| sets.get(url).cloned());
+    }
+    Ok(())
 }

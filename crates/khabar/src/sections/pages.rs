@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::app::AppState;
 use crate::articles::readership::day_number;
 use crate::articles::store::ListFilter;
-use crate::articles::views::{card_view, CardView};
+use crate::articles::views::{add_srcsets, card_view, CardView};
 use crate::cache::render::{cached_or_render, RenderedPage};
 use crate::error::AppError;
 use crate::sections::navigation;
@@ -52,8 +52,8 @@ async fn render_home(state: &AppState) -> Result<RenderedPage, AppError> {
     let (latest, _) = state.store.list_articles(&everything, now, 0, LATEST_COUNT + 1).await?;
     let top_index =
         latest.iter().position(|card| card.breaking && now - card.published_at < BREAKING_LEAD_SECONDS).unwrap_or(0);
-    let top = latest.get(top_index).map(|card| card_view(state, card));
-    let latest: Vec<CardView> = latest
+    let mut top = latest.get(top_index).map(|card| card_view(state, card));
+    let mut latest: Vec<CardView> = latest
         .iter()
         .enumerate()
         .filter(|(index, _)| *index != top_index)
@@ -71,6 +71,11 @@ async fn render_home(state: &AppState) -> Result<RenderedPage, AppError> {
             articles: cards.iter().map(|card| card_view(state, card)).collect(),
         });
     }
+    add_srcsets(
+        state,
+        top.iter_mut().chain(latest.iter_mut()).chain(blocks.iter_mut().flat_map(|block| block.articles.iter_mut())),
+    )
+    .await?;
     let most_read: Vec<MostRead> = state
         .store
         .most_read(now, day_number(now) - MOST_READ_DAYS, MOST_READ_COUNT)
@@ -185,7 +190,8 @@ async fn render_list(state: &AppState, kind: ListKind, slug: &str, page: u32) ->
         previous_url: (page > 1).then(|| page_url(page - 1)),
         next_url: (page < pages).then(|| page_url(page + 1)),
     };
-    let articles: Vec<CardView> = cards.iter().map(|card| card_view(state, card)).collect();
+    let mut articles: Vec<CardView> = cards.iter().map(|card| card_view(state, card)).collect();
+    add_srcsets(state, articles.iter_mut()).await?;
     let html = state.templates.render(
         "list.html",
         minijinja::context! {
