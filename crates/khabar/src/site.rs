@@ -32,9 +32,19 @@ pub fn folder_state(data_dir: &Path) -> Result<FolderState, StartError> {
 
 /// Makes the folder a site with the default configuration.
 pub fn create(data_dir: &Path) -> Result<(), StartError> {
+    create_with_address(data_dir, None)
+}
+
+/// Makes the folder a site whose base URL is the address it will first be
+/// served on (edit khabar.toml once it has a real domain).
+pub fn create_with_address(data_dir: &Path, address: Option<&str>) -> Result<(), StartError> {
     std::fs::create_dir_all(data_dir.join("media"))
         .map_err(|error| StartError::DataDir(format!("cannot create {}: {error}", data_dir.display())))?;
-    Config::default().write_new(data_dir)?;
+    let mut config = Config::default();
+    if let Some(address) = address.filter(|address| address.parse::<std::net::SocketAddr>().is_ok_and(|socket| socket.port() != 0)) {
+        config.base_url = format!("http://{address}");
+    }
+    config.write_new(data_dir)?;
     Ok(())
 }
 

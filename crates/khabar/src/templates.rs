@@ -84,6 +84,7 @@ impl Templates {
             explanation => explanation,
             reference => reference,
             sections => Value::from(Vec::<Value>::new()),
+            current_section => "none",
         };
         self.render("error.html", context).unwrap_or_else(|_| {
             format!("<!doctype html><html lang=\"ar\" dir=\"rtl\"><title>{title}</title><p>{explanation}</p></html>")

@@ -407,3 +407,30 @@ async fn arabic_indic_digits_follow_the_site_setting() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_crowd_missing_one_page_waits_for_a_single_render() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let app = TestApp::builder().start().await.unwrap();
+    let renders = Arc::new(AtomicUsize::new(0));
+    let mut crowd = Vec::new();
+    for _ in 0..20 {
+        let state = app.state.clone();
+        let renders = Arc::clone(&renders);
+        crowd.push(tokio::spawn(async move {
+            khabar::cache::render::cached_or_render(&state, "crowded".to_owned(), || async {
+                renders.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                Ok(khabar::cache::render::RenderedPage::new("<p>مرة واحدة</p>".to_owned()))
+            })
+            .await
+            .map(|page| page.size())
+        }));
+    }
+    for reader in crowd {
+        assert!(reader.await.unwrap().unwrap() > 0);
+    }
+    assert_eq!(renders.load(Ordering::SeqCst), 1);
+    app.stop().await;
+}

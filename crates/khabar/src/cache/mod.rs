@@ -155,6 +155,9 @@ struct Entries {
 pub struct PageCache {
     entries: Mutex<Entries>,
     max_bytes: usize,
+    /// One lock per page being rendered, so a crowd missing the same page
+    /// waits for one render instead of each doing it.
+    rendering: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl PageCache {
@@ -162,6 +165,21 @@ impl PageCache {
         PageCache {
             entries: Mutex::new(Entries { map: HashMap::new(), order: VecDeque::new(), bytes: 0, generation: 0 }),
             max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+            rendering: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn render_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut rendering = self.rendering.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(rendering.entry(key.to_owned()).or_default())
+    }
+
+    /// Forgets a page's render lock once nobody else holds it.
+    pub fn release_render_lock(&self, key: &str, lock: Arc<tokio::sync::Mutex<()>>) {
+        let mut rendering = self.rendering.lock().unwrap_or_else(PoisonError::into_inner);
+        // Two references: the map's and ours. More means others are waiting.
+        if Arc::strong_count(&lock) <= 2 {
+            rendering.remove(key);
         }
     }
 

@@ -31,6 +31,24 @@ where
     if let Some(page) = state.pages.get(&key) {
         return Ok(page);
     }
+    let lock = state.pages.render_lock(&key);
+    let result = {
+        let _rendering = lock.lock().await;
+        // Whoever held the lock before us may have rendered it already.
+        match state.pages.get(&key) {
+            Some(page) => Ok(page),
+            None => render_and_keep(state, key.clone(), render).await,
+        }
+    };
+    state.pages.release_render_lock(&key, lock);
+    result
+}
+
+async fn render_and_keep<F, Fut>(state: &AppState, key: String, render: F) -> Result<Arc<CachedPage>, AppError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<RenderedPage, AppError>>,
+{
     let generation = state.pages.generation();
     let rendered = render().await?;
     // Every page shows today's date in its masthead, so none outlives the day.

@@ -27,7 +27,7 @@ pub async fn run(options: Options) -> Result<(), CliError> {
             tracing::info!(data = %options.data.display(), "serving the existing site unchanged");
         }
         FolderState::New => {
-            site::create(&options.data)?;
+            site::create_with_address(&options.data, Some(&options.addr))?;
             let (_, store) = site::open(&options.data, options.database.as_deref()).await?;
             let count = crate::demo::seed(&store, &options.data).await?;
             store.close().await;

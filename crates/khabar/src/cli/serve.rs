@@ -22,7 +22,7 @@ pub async fn run(options: Options) -> Result<(), CliError> {
     match site::folder_state(&options.site.data)? {
         FolderState::Site => {}
         FolderState::New => {
-            site::create(&options.site.data)?;
+            site::create_with_address(&options.site.data, Some(&options.addr))?;
             tracing::info!(data = %options.site.data.display(), "created a new, empty site");
         }
         FolderState::Foreign => {

@@ -52,6 +52,7 @@ async fn render_home(state: &AppState) -> Result<RenderedPage, AppError> {
     let (latest, _) = state.store.list_articles(&everything, now, 0, LATEST_COUNT + 1).await?;
     let top_index =
         latest.iter().position(|card| card.breaking && now - card.published_at < BREAKING_LEAD_SECONDS).unwrap_or(0);
+    let top_id = latest.get(top_index).map(|card| card.id);
     let mut top = latest.get(top_index).map(|card| card_view(state, card));
     let mut latest: Vec<CardView> = latest
         .iter()
@@ -64,12 +65,15 @@ async fn render_home(state: &AppState) -> Result<RenderedPage, AppError> {
     let mut blocks = Vec::with_capacity(sections.len());
     for section in &sections {
         let filter = ListFilter { section: Some(section.slug.clone()), ..ListFilter::default() };
-        let (cards, _) = state.store.list_articles(&filter, now, 0, SECTION_BLOCK_COUNT).await?;
-        blocks.push(SectionBlock {
-            name: section.name.clone(),
-            url: section.url.clone(),
-            articles: cards.iter().map(|card| card_view(state, card)).collect(),
-        });
+        let (cards, _) = state.store.list_articles(&filter, now, 0, SECTION_BLOCK_COUNT + 1).await?;
+        // The lead story is already at the top of the page.
+        let articles = cards
+            .iter()
+            .filter(|card| Some(card.id) != top_id)
+            .take(usize::try_from(SECTION_BLOCK_COUNT).unwrap_or(4))
+            .map(|card| card_view(state, card))
+            .collect();
+        blocks.push(SectionBlock { name: section.name.clone(), url: section.url.clone(), articles });
     }
     add_srcsets(
         state,
