@@ -41,7 +41,9 @@ pub fn create_with_address(data_dir: &Path, address: Option<&str>) -> Result<(),
     std::fs::create_dir_all(data_dir.join("media"))
         .map_err(|error| StartError::DataDir(format!("cannot create {}: {error}", data_dir.display())))?;
     let mut config = Config::default();
-    if let Some(address) = address.filter(|address| address.parse::<std::net::SocketAddr>().is_ok_and(|socket| socket.port() != 0)) {
+    if let Some(address) =
+        address.filter(|address| address.parse::<std::net::SocketAddr>().is_ok_and(|socket| socket.port() != 0))
+    {
         config.base_url = format!("http://{address}");
     }
     config.write_new(data_dir)?;

@@ -679,3 +679,103 @@ async fn uploads_are_cleaned_resized_and_used_with_srcset() {
     assert!(article.contains("srcset="));
     app.stop().await;
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Sent to the login page.
+    Login,
+    /// 403, or 404 for objects the role may not know about.
+    Denied,
+    /// Anything else: the request reached the feature (200, 303, 400, 422…).
+    Allowed,
+}
+
+fn outcome_of(response: &reqwest::Response) -> Outcome {
+    let status = response.status().as_u16();
+    let to_login = status == 303
+        && response
+            .headers()
+            .get(header::LOCATION)
+            .is_some_and(|location| location.to_str().unwrap().starts_with("/admin/login"));
+    match status {
+        _ if to_login => Outcome::Login,
+        403 | 404 => Outcome::Denied,
+        _ => Outcome::Allowed,
+    }
+}
+
+/// Every admin route, as anonymous and as each role: who gets in.
+#[tokio::test]
+async fn every_admin_route_checks_the_role() {
+    use Outcome::{Allowed as A, Denied as D, Login as L};
+    let app = TestApp::builder().start().await.unwrap();
+    let roles = [Role::Contributor, Role::Author, Role::Editor, Role::Admin];
+    for role in roles {
+        add_staff(&app, &format!("{}@example.com", role.as_str()), role.arabic_name(), role).await;
+    }
+    // An article by the editor, a section, a tag and a library image to aim at.
+    let mut editor = logged_in(&app, "editor@example.com").await;
+    let (_, article) = write_article(&mut editor, "مقال المحرر", "publish").await;
+    let article = article.unwrap();
+    let section = app.store().sections(khabar::store::now_seconds()).await.unwrap()[0].id;
+    let tag = app.store().tags(khabar::store::now_seconds()).await.unwrap()[0].id;
+    let author = app.store().authors(khabar::store::now_seconds()).await.unwrap()[0].id;
+    let media = app.store().add_media("/media/uploads/x.jpg", 10, 10, 10, "", "", "", None, 0).await.unwrap();
+    let staff_id = app.store().staff_by_email("contributor@example.com").await.unwrap().unwrap().id;
+
+    // (method, path, form, [anonymous, contributor, author, editor, admin])
+    let routes: Vec<(&str, String, Vec<(&str, &str)>, [Outcome; 5])> = vec![
+        ("GET", "/admin".into(), vec![], [L, A, A, A, A]),
+        ("GET", "/admin/articles".into(), vec![], [L, A, A, A, A]),
+        ("GET", "/admin/articles/new".into(), vec![], [L, A, A, A, A]),
+        ("GET", format!("/admin/articles/{article}"), vec![], [L, D, D, A, A]),
+        ("GET", format!("/admin/articles/{article}/revisions"), vec![], [L, D, D, A, A]),
+        ("GET", "/admin/media".into(), vec![], [L, A, A, A, A]),
+        ("GET", "/admin/sections".into(), vec![], [L, D, D, A, A]),
+        ("GET", "/admin/tags".into(), vec![], [L, D, D, A, A]),
+        ("GET", "/admin/authors".into(), vec![], [L, D, D, A, A]),
+        ("GET", "/admin/staff".into(), vec![], [L, D, D, D, A]),
+        ("GET", "/admin/settings".into(), vec![], [L, D, D, D, A]),
+        ("GET", "/admin/activity".into(), vec![], [L, D, D, D, A]),
+        ("POST", "/admin/articles/new".into(), vec![("action", "publish")], [L, D, D, A, A]),
+        ("POST", "/admin/articles/new".into(), vec![("action", "save")], [L, A, A, A, A]),
+        ("POST", format!("/admin/articles/{article}"), vec![("action", "save")], [L, D, D, A, A]),
+        ("POST", format!("/admin/articles/{article}/revisions/1/restore"), vec![], [L, D, D, A, A]),
+        ("POST", "/admin/preview".into(), vec![("body_markdown", "نص")], [L, A, A, A, A]),
+        ("POST", format!("/admin/media/{media}"), vec![("caption", "تعليق")], [L, D, D, A, A]),
+        ("POST", "/admin/sections".into(), vec![("name", "")], [L, D, D, A, A]),
+        ("POST", format!("/admin/sections/{section}"), vec![("name", "")], [L, D, D, A, A]),
+        ("POST", format!("/admin/tags/{tag}"), vec![("name", "")], [L, D, D, A, A]),
+        ("POST", format!("/admin/authors/{author}"), vec![("name", "")], [L, D, D, A, A]),
+        ("POST", "/admin/staff".into(), vec![("name", "")], [L, D, D, D, A]),
+        ("POST", format!("/admin/staff/{staff_id}"), vec![("role", "nonsense")], [L, D, D, D, A]),
+        ("POST", "/admin/settings".into(), vec![("follow.x", "not a link")], [L, D, D, D, A]),
+    ];
+    let mut anonymous = Browser::new(&app);
+    let mut browsers = Vec::new();
+    for role in roles {
+        browsers.push(logged_in(&app, &format!("{}@example.com", role.as_str())).await);
+    }
+    for (method, path, form, expected) in &routes {
+        for (index, expected) in expected.iter().enumerate() {
+            let browser = if index == 0 { &mut anonymous } else { &mut browsers[index - 1] };
+            let response = if *method == "GET" {
+                browser.get(path).await
+            } else {
+                let csrf = if index == 0 {
+                    String::new()
+                } else {
+                    hidden_value(&browser.get("/admin").await.text().await.unwrap(), "csrf")
+                };
+                let mut fields = form.clone();
+                fields.push(("csrf", &csrf));
+                browser.post(path, &fields).await
+            };
+            let who = if index == 0 { "anonymous" } else { roles[index - 1].as_str() };
+            assert_eq!(outcome_of(&response), *expected, "{method} {path} as {who}: {}", response.status());
+        }
+    }
+    // The matrix did not let anything through by accident.
+    assert_eq!(app.store().staff_by_email("contributor@example.com").await.unwrap().unwrap().role(), Role::Contributor);
+    app.stop().await;
+}
