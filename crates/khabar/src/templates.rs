@@ -29,6 +29,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("admin/settings.html", include_str!("../templates/admin/settings.html")),
     ("admin/taxonomy.html", include_str!("../templates/admin/taxonomy.html")),
     ("admin/media.html", include_str!("../templates/admin/media.html")),
+    ("admin/account.html", include_str!("../templates/admin/account.html")),
     ("follow_icons.html", include_str!("../templates/follow_icons.html")),
 ];
 

@@ -690,6 +690,9 @@ enum Outcome {
     Allowed,
 }
 
+/// (method, path, form fields, expected outcome as [anonymous, contributor, author, editor, admin])
+type Route<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, [Outcome; 5]);
+
 fn outcome_of(response: &reqwest::Response) -> Outcome {
     let status = response.status().as_u16();
     let to_login = status == 303
@@ -723,8 +726,7 @@ async fn every_admin_route_checks_the_role() {
     let media = app.store().add_media("/media/uploads/x.jpg", 10, 10, 10, "", "", "", None, 0).await.unwrap();
     let staff_id = app.store().staff_by_email("contributor@example.com").await.unwrap().unwrap().id;
 
-    // (method, path, form, [anonymous, contributor, author, editor, admin])
-    let routes: Vec<(&str, String, Vec<(&str, &str)>, [Outcome; 5])> = vec![
+    let routes: Vec<Route> = vec![
         ("GET", "/admin".into(), vec![], [L, A, A, A, A]),
         ("GET", "/admin/articles".into(), vec![], [L, A, A, A, A]),
         ("GET", "/admin/articles/new".into(), vec![], [L, A, A, A, A]),
@@ -737,6 +739,8 @@ async fn every_admin_route_checks_the_role() {
         ("GET", "/admin/staff".into(), vec![], [L, D, D, D, A]),
         ("GET", "/admin/settings".into(), vec![], [L, D, D, D, A]),
         ("GET", "/admin/activity".into(), vec![], [L, D, D, D, A]),
+        ("GET", "/admin/account".into(), vec![], [L, A, A, A, A]),
+        ("POST", "/admin/account/password".into(), vec![("current", "wrong")], [L, A, A, A, A]),
         ("POST", "/admin/articles/new".into(), vec![("action", "publish")], [L, D, D, A, A]),
         ("POST", "/admin/articles/new".into(), vec![("action", "save")], [L, A, A, A, A]),
         ("POST", format!("/admin/articles/{article}"), vec![("action", "save")], [L, D, D, A, A]),
@@ -777,5 +781,42 @@ async fn every_admin_route_checks_the_role() {
     }
     // The matrix did not let anything through by accident.
     assert_eq!(app.store().staff_by_email("contributor@example.com").await.unwrap().unwrap().role(), Role::Contributor);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn changing_a_password_ends_the_other_sessions() {
+    let app = TestApp::builder().start().await.unwrap();
+    add_staff(&app, "karim@example.com", "كريم منصور", Role::Author).await;
+    let mut desk = logged_in(&app, "karim@example.com").await;
+    let mut phone = logged_in(&app, "karim@example.com").await;
+    let csrf = desk.hidden("/admin/account", "csrf").await;
+    let wrong = desk
+        .post(
+            "/admin/account/password",
+            &[("csrf", &csrf), ("current", "nope"), ("new_password", "x"), ("confirm", "x")],
+        )
+        .await;
+    assert_eq!(wrong.status(), 422);
+    assert!(wrong.text().await.unwrap().contains("كلمة المرور الحالية غير صحيحة"));
+    let weak = desk
+        .post(
+            "/admin/account/password",
+            &[("csrf", &csrf), ("current", PASSWORD), ("new_password", "short"), ("confirm", "short")],
+        )
+        .await;
+    assert_eq!(weak.status(), 422);
+    let new_password = "رمان وتفاح في سوق الخميس";
+    let changed = desk
+        .post(
+            "/admin/account/password",
+            &[("csrf", &csrf), ("current", PASSWORD), ("new_password", new_password), ("confirm", new_password)],
+        )
+        .await;
+    assert_eq!(changed.status(), 303);
+    assert_eq!(desk.get("/admin").await.status(), 200, "the session that changed it stays");
+    assert_eq!(phone.get("/admin").await.status(), 303, "every other session ends");
+    assert_eq!(Browser::new(&app).log_in("karim@example.com", PASSWORD).await.status(), 401);
+    assert_eq!(Browser::new(&app).log_in("karim@example.com", new_password).await.status(), 303);
     app.stop().await;
 }

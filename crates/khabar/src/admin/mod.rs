@@ -2,6 +2,7 @@
 //! Server-rendered, Arabic and right-to-left; a little JavaScript adds live
 //! preview, and everything works without it.
 
+pub mod account;
 pub mod articles;
 pub mod dashboard;
 pub mod login;
@@ -36,6 +37,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/admin/staff", get(staff::list).post(staff::create))
         .route("/admin/staff/{id}", post(staff::update))
         .route("/admin/activity", get(dashboard::activity))
+        .route("/admin/account", get(account::account_page))
+        .route("/admin/account/password", post(account::change_password))
         .route(
             "/admin/media",
             get(crate::media::admin::library)
