@@ -32,6 +32,9 @@ pub enum AppError {
     LoginRequired(String),
     #[error("{0}")]
     Forbidden(String),
+    /// Go elsewhere first (303), e.g. to set up two-factor login when the site requires it.
+    #[error("redirect to {0}")]
+    Redirect(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
@@ -132,6 +135,13 @@ impl IntoResponse for AppError {
                 response
             }
             AppError::Forbidden(message) => json_error(StatusCode::FORBIDDEN, message, None, None),
+            AppError::Redirect(location) => {
+                let mut response = StatusCode::SEE_OTHER.into_response();
+                if let Ok(location) = HeaderValue::from_str(location) {
+                    response.headers_mut().insert(header::LOCATION, location);
+                }
+                response
+            }
             AppError::UnsupportedMediaType(message) => {
                 json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, message, None, None)
             }

@@ -30,6 +30,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("admin/taxonomy.html", include_str!("../templates/admin/taxonomy.html")),
     ("admin/media.html", include_str!("../templates/admin/media.html")),
     ("admin/account.html", include_str!("../templates/admin/account.html")),
+    ("admin/code.html", include_str!("../templates/admin/code.html")),
     ("follow_icons.html", include_str!("../templates/follow_icons.html")),
 ];
 

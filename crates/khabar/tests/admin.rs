@@ -741,6 +741,7 @@ async fn every_admin_route_checks_the_role() {
         ("GET", "/admin/activity".into(), vec![], [L, D, D, D, A]),
         ("GET", "/admin/account".into(), vec![], [L, A, A, A, A]),
         ("POST", "/admin/account/password".into(), vec![("current", "wrong")], [L, A, A, A, A]),
+        ("POST", "/admin/account/two-factor".into(), vec![("step", "nonsense")], [L, A, A, A, A]),
         ("POST", "/admin/articles/new".into(), vec![("action", "publish")], [L, D, D, A, A]),
         ("POST", "/admin/articles/new".into(), vec![("action", "save")], [L, A, A, A, A]),
         ("POST", format!("/admin/articles/{article}"), vec![("action", "save")], [L, D, D, A, A]),
@@ -818,5 +819,79 @@ async fn changing_a_password_ends_the_other_sessions() {
     assert_eq!(phone.get("/admin").await.status(), 303, "every other session ends");
     assert_eq!(Browser::new(&app).log_in("karim@example.com", PASSWORD).await.status(), 401);
     assert_eq!(Browser::new(&app).log_in("karim@example.com", new_password).await.status(), 303);
+    app.stop().await;
+}
+
+fn current_code(secret: &str) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
+    let generator =
+        totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, Some("x".into()), "y".into()).unwrap();
+    generator.generate_current().unwrap()
+}
+
+#[tokio::test]
+async fn two_factor_login_asks_for_a_fresh_code_and_can_be_required() {
+    let app = TestApp::builder().start().await.unwrap();
+    let id = add_staff(&app, "rana@example.com", "رنا العلي", Role::Editor).await;
+    add_staff(&app, "admin@example.com", "المديرة", Role::Admin).await;
+    let mut rana = logged_in(&app, "rana@example.com").await;
+    let csrf = rana.hidden("/admin/account", "csrf").await;
+    let started = rana.post("/admin/account/two-factor", &[("csrf", &csrf), ("step", "start")]).await;
+    assert_eq!(started.status(), 303, "{:?}", started.headers().get(header::LOCATION));
+    eprintln!(
+        "STATE {:?} LOCATION {:?}",
+        app.store().totp_state(id).await.unwrap(),
+        started.headers().get(header::LOCATION)
+    );
+    let page = rana.get("/admin/account").await.text().await.unwrap();
+    assert!(page.contains("<svg") && page.contains("class=\"secret\""), "{page}");
+    let (_, pending, _) = app.store().totp_state(id).await.unwrap();
+    let secret = pending.unwrap();
+    let wrong =
+        rana.post("/admin/account/two-factor", &[("csrf", &csrf), ("step", "confirm"), ("code", "000000")]).await;
+    assert_eq!(wrong.status(), 422);
+    let code = current_code(&secret);
+    assert_eq!(
+        rana.post("/admin/account/two-factor", &[("csrf", &csrf), ("step", "confirm"), ("code", &code)]).await.status(),
+        303
+    );
+
+    // Logging in now takes the password, then a code; the confirming code cannot be replayed.
+    let mut browser = Browser::new(&app);
+    let step_one = browser.log_in("rana@example.com", PASSWORD).await;
+    assert_eq!(step_one.status(), 200);
+    let code_page = step_one.text().await.unwrap();
+    assert!(code_page.contains("التحقق بخطوتين") && !browser.cookies.contains_key("khabar_session"));
+    let csrf = hidden_value(&code_page, "csrf");
+    let replay = browser.post("/admin/login/code", &[("csrf", &csrf), ("code", &code)]).await;
+    assert_eq!(replay.status(), 401, "a used code is refused");
+    let wrong = browser.post("/admin/login/code", &[("csrf", &csrf), ("code", "123456")]).await;
+    assert_eq!(wrong.status(), 401);
+    assert!(!browser.cookies.contains_key("khabar_session"));
+    // The next time step's code works (wait for it rather than reuse one).
+    let fresh = loop {
+        let candidate = current_code(&secret);
+        if candidate != code {
+            break candidate;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    let arabic_digits = khabar_arabic::digits::to_arabic_indic(&fresh);
+    let ok = browser.post("/admin/login/code", &[("csrf", &csrf), ("code", &arabic_digits)]).await;
+    assert_eq!(ok.status(), 303);
+    assert_eq!(browser.get("/admin").await.status(), 200);
+
+    // When the site requires it, staff without it can only set it up.
+    let mut admin = logged_in(&app, "admin@example.com").await;
+    let csrf = admin.hidden("/admin/settings", "csrf").await;
+    let required = admin.post("/admin/settings", &[("csrf", &csrf), ("require_two_factor", "on")]).await;
+    let status = required.status();
+    let body = required.text().await.unwrap();
+    assert_eq!(status, 303, "{}", &body[body.find("<main").unwrap_or(0)..]);
+    let blocked = admin.get("/admin/articles").await;
+    assert_eq!(blocked.status(), 303);
+    assert_eq!(blocked.headers()[header::LOCATION], "/admin/account?two_factor=required");
+    assert_eq!(admin.get("/admin/account?two_factor=required").await.status(), 200);
+    assert_eq!(browser.get("/admin/articles").await.status(), 200, "staff with two-factor carry on");
     app.stop().await;
 }

@@ -71,7 +71,8 @@ impl Store {
         let token_hash = hash_token(token);
         let row = with_pool!(self, pool => sqlx::query_as::<_, SessionRow>(
             "SELECT s.token_hash, s.csrf_token, s.last_seen_at, s.expires_at, \
-             t.id, t.email, t.name, t.role, t.password_hash, t.author_id, t.disabled, t.created_at \
+             t.id, t.email, t.name, t.role, t.password_hash, t.author_id, t.disabled, t.created_at, \
+             (t.totp_secret IS NOT NULL) AS two_factor \
              FROM staff_sessions s JOIN staff t ON t.id = s.staff_id WHERE s.token_hash = $1",
         )
         .bind(&token_hash)

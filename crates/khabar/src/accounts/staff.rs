@@ -63,6 +63,8 @@ pub struct StaffRow {
     pub author_id: Option<i64>,
     pub disabled: bool,
     pub created_at: i64,
+    /// Whether logging in also needs a TOTP code.
+    pub two_factor: bool,
 }
 
 impl StaffRow {
@@ -87,7 +89,8 @@ pub fn is_plausible_email(email: &str) -> bool {
         && !email.chars().any(|character| character.is_whitespace() || character.is_control())
 }
 
-const STAFF_COLUMNS: &str = "id, email, name, role, password_hash, author_id, disabled, created_at";
+const STAFF_COLUMNS: &str =
+    "id, email, name, role, password_hash, author_id, disabled, created_at, (totp_secret IS NOT NULL) AS two_factor";
 
 impl Store {
     pub async fn create_staff(

@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/admin", get(dashboard::dashboard))
         .route("/admin/", get(dashboard::dashboard))
         .route("/admin/login", get(login::login_page).post(login::log_in))
+        .route("/admin/login/code", post(login::check_code))
         .route("/admin/logout", post(login::log_out))
         .route("/admin/articles", get(articles::list))
         .route("/admin/articles/new", get(articles::new_article).post(articles::create))
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/admin/activity", get(dashboard::activity))
         .route("/admin/account", get(account::account_page))
         .route("/admin/account/password", post(account::change_password))
+        .route("/admin/account/two-factor", post(account::two_factor))
         .route(
             "/admin/media",
             get(crate::media::admin::library)

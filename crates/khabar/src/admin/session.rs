@@ -15,6 +15,7 @@ use crate::store::now_seconds;
 pub const SESSION_COOKIE: &str = "khabar_session";
 pub const DEVICE_COOKIE: &str = "khabar_device";
 pub const LOGIN_COOKIE: &str = "khabar_login";
+pub const CHALLENGE_COOKIE: &str = "khabar_challenge";
 
 /// Cookies are `__Host-` prefixed and Secure when the site is served over
 /// HTTPS; browsers refuse both on plain HTTP, where the bare name is used.
@@ -127,6 +128,12 @@ impl FromRequestParts<AppState> for Staff {
         let next = parts.uri.path_and_query().map(|path| path.as_str().to_owned()).unwrap_or_else(|| "/admin".into());
         let token = read_cookie(state, &parts.headers, SESSION_COOKIE).ok_or(AppError::LoginRequired(next.clone()))?;
         let session = state.store.session(&token, now_seconds()).await?.ok_or(AppError::LoginRequired(next))?;
+        // When the site requires two-factor login, staff without it can only set it up (or leave).
+        let path = parts.uri.path();
+        let may_pass = path.starts_with("/admin/account") || path == "/admin/logout";
+        if state.settings().require_two_factor && !session.staff.two_factor && !may_pass {
+            return Err(AppError::Redirect("/admin/account?two_factor=required".to_owned()));
+        }
         Ok(Staff { session })
     }
 }

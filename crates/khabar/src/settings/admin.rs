@@ -51,6 +51,7 @@ async fn show(
             site_name => values.get("site_name").cloned().unwrap_or_default(),
             site_description => values.get("site_description").cloned().unwrap_or_default(),
             authors_may_publish => values.get("authors_may_publish").is_some_and(|value| value == "true"),
+            require_two_factor => values.get("require_two_factor").is_some_and(|value| value == "true"),
             links => links,
             problems => problems,
             notice => notice,
@@ -82,6 +83,10 @@ pub async fn save_settings(
         (
             "authors_may_publish".to_owned(),
             if form.contains_key("authors_may_publish") { "true".into() } else { String::new() },
+        ),
+        (
+            "require_two_factor".to_owned(),
+            if form.contains_key("require_two_factor") { "true".into() } else { String::new() },
         ),
     ];
     let mut problems = Vec::new();

@@ -39,6 +39,8 @@ pub struct SiteSettings {
     pub site_name: Option<String>,
     pub site_description: Option<String>,
     pub authors_may_publish: bool,
+    /// Every staff member must use two-factor login.
+    pub require_two_factor: bool,
     pub follow: Vec<FollowLink>,
 }
 
@@ -83,6 +85,7 @@ impl Store {
             site_name: text("site_name"),
             site_description: text("site_description"),
             authors_may_publish: text("authors_may_publish").is_some_and(|value| value == "true"),
+            require_two_factor: text("require_two_factor").is_some_and(|value| value == "true"),
             follow: NETWORKS
                 .iter()
                 .filter_map(|network| {
