@@ -57,11 +57,6 @@ const BODY = [
   'يمر الخط بـ 12 محطة، وتبلغ الأجرة 500 ليرة.',
 ].join('\n');
 
-// Chromium asks for /favicon.ico when a page links no icon, and logs the 404 as a console error.
-// The login page (templates/admin/login.html) links none, unlike every other admin page.
-// KNOWN ISSUE: reported; drop this allowance once the login page links the icon.
-const isLoginFavicon404 = (entry) => /status of 404/.test(entry) && entry.includes('/favicon.ico');
-
 let server;
 let browser;
 const sessions = {}; // role -> { context, page, problems }
@@ -79,7 +74,7 @@ async function session(who) {
     page.waitForURL((u) => u.pathname === '/admin', { waitUntil: 'load' }),
     page.getByRole('button', { name: 'دخول' }).click(),
   ]);
-  await checkAdminPage(page, problems, `login as ${who.role}`, { allowConsole: isLoginFavicon404 });
+  await checkAdminPage(page, problems, `login as ${who.role}`);
   sessions[who.role] = s;
   return s;
 }
