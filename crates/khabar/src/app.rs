@@ -51,6 +51,8 @@ pub enum StartError {
     Theme(std::io::Error),
     #[error("{0}")]
     DataDir(String),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
 }
 
 /// Cloned for every request by axum, so it is one reference count.
@@ -74,6 +76,7 @@ pub struct Services {
     pub locale: Arc<ReaderLocale>,
     pub pages: Arc<PageCache>,
     pub reads: Arc<ReadCounter>,
+    pub mailer: Arc<crate::mail::Mailer>,
     settings: std::sync::RwLock<Arc<SiteSettings>>,
     /// Woken when an upload waits for its responsive copies.
     pub media_waiting: tokio::sync::Notify,
@@ -91,6 +94,7 @@ pub struct SiteView {
 impl AppState {
     pub async fn new(config: Config, data_dir: &Path, store: Store) -> Result<Self, StartError> {
         let settings = store.site_settings().await?;
+        let mailer = Arc::new(crate::mail::Mailer::new(config.smtp_url.as_deref(), &config.mail_from)?);
         let theme_dir = config.theme_dir.as_deref();
         let assets = Arc::new(StaticAssets::load(theme_dir).map_err(StartError::Theme)?);
         let templates = Arc::new(Templates::load(theme_dir, Arc::clone(&assets))?);
@@ -104,6 +108,7 @@ impl AppState {
             assets,
             locale,
             reads: Arc::new(ReadCounter::default()),
+            mailer,
             settings: std::sync::RwLock::new(Arc::new(settings)),
             media_waiting: tokio::sync::Notify::new(),
         })))

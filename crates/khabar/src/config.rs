@@ -40,6 +40,11 @@ pub struct Config {
     pub theme_dir: Option<PathBuf>,
     /// A `postgres://` URL to keep the site's data in PostgreSQL instead of `khabar.db`.
     pub database_url: Option<String>,
+    /// Where mail is sent: `smtp://host:port` (STARTTLS when offered, `?tls=required` to insist)
+    /// or `smtps://user:pass@host:465`. Without it, mail is logged and not sent.
+    pub smtp_url: Option<String>,
+    /// The sender of every email.
+    pub mail_from: String,
 }
 
 impl Default for Config {
@@ -54,6 +59,8 @@ impl Default for Config {
             page_cache_bytes: 128 * 1024 * 1024,
             theme_dir: None,
             database_url: None,
+            smtp_url: None,
+            mail_from: "خبر <newsroom@localhost>".to_owned(),
         }
     }
 }
@@ -83,7 +90,8 @@ impl Config {
             };
             let key = key.to_ascii_lowercase();
             // Only keys the file could hold: other KHABAR_ variables belong to other concerns.
-            let is_known = known_keys.contains_key(&key) || key == "theme_dir" || key == "database_url";
+            let is_known =
+                known_keys.contains_key(&key) || key == "theme_dir" || key == "database_url" || key == "smtp_url";
             if !is_known {
                 continue;
             }

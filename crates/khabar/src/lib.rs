@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod jobs;
 pub mod locale;
+pub mod mail;
 pub mod media;
 pub mod sections;
 pub mod server;

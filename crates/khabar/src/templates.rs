@@ -31,6 +31,10 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("admin/media.html", include_str!("../templates/admin/media.html")),
     ("admin/account.html", include_str!("../templates/admin/account.html")),
     ("admin/code.html", include_str!("../templates/admin/code.html")),
+    ("admin/forgot.html", include_str!("../templates/admin/forgot.html")),
+    ("email/password_reset.subject", include_str!("../templates/email/password_reset.subject")),
+    ("email/password_reset.txt", include_str!("../templates/email/password_reset.txt")),
+    ("email/password_reset.html", include_str!("../templates/email/password_reset.html")),
     ("follow_icons.html", include_str!("../templates/follow_icons.html")),
 ];
 

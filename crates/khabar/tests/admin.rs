@@ -895,3 +895,98 @@ async fn two_factor_login_asks_for_a_fresh_code_and_can_be_required() {
     assert_eq!(browser.get("/admin/articles").await.status(), 200, "staff with two-factor carry on");
     app.stop().await;
 }
+
+/// The email's parts, decoded: lettre sends Arabic text as base64.
+fn decoded_parts(message: &str) -> String {
+    use base64::Engine;
+    let mut decoded = String::new();
+    for part in message.split("\n--") {
+        let Some((headers, body)) = part.split_once("\n\n") else { continue };
+        if headers.contains("Content-Transfer-Encoding: base64") {
+            let joined: String = body.lines().take_while(|line| !line.starts_with("--")).collect();
+            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(joined.trim()) {
+                decoded.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        } else {
+            decoded.push_str(body);
+        }
+    }
+    decoded
+}
+
+fn reset_link(message: &str) -> String {
+    let text = decoded_parts(message);
+    let start = text.find("/admin/reset?token=").unwrap_or_else(|| panic!("no reset link in {text}"));
+    let token: String =
+        text[start + "/admin/reset?token=".len()..].chars().take_while(char::is_ascii_hexdigit).collect();
+    assert_eq!(token.len(), 64, "{text}");
+    format!("/admin/reset?token={token}")
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_by_a_single_use_emailed_link() {
+    let smtp = common::SmtpSink::start().await;
+    let app = TestApp::builder().config("smtp_url", &format!("\"{}\"", smtp.url)).start().await.unwrap();
+    add_staff(&app, "samer@example.com", "سامر الخطيب", Role::Author).await;
+    let mut old_session = logged_in(&app, "samer@example.com").await;
+    let mut browser = Browser::new(&app);
+    let ask = |email: &'static str| {
+        let app = &app;
+        async move {
+            let mut browser = Browser::new(app);
+            let csrf = browser.hidden("/admin/forgot", "csrf").await;
+            let response = browser.post("/admin/forgot", &[("csrf", &csrf), ("email", email)]).await;
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    let (known_status, known_page) = ask("samer@example.com").await;
+    let (unknown_status, unknown_page) = ask("nobody@example.com").await;
+    assert_eq!((known_status, unknown_status), (reqwest::StatusCode::OK, reqwest::StatusCode::OK));
+    let notice = |page: &str| page[page.find("class=\"notice\"").unwrap()..].split("</p>").next().unwrap().to_owned();
+    assert_eq!(notice(&known_page), notice(&unknown_page), "the same answer for unknown emails");
+    let messages = smtp.wait_for(1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(smtp.count(), 1, "nothing is sent for unknown addresses");
+    let email = &messages[0];
+    assert!(email.contains("samer@example.com") && email.contains("multipart/alternative"));
+    let decoded = decoded_parts(email);
+    assert!(decoded.contains("مرحبًا سامر الخطيب"), "an Arabic text part: {decoded}");
+    let html_is_rtl =
+        decoded.contains("<html lang=\"ar\" dir=\"rtl\">") || email.contains("<html lang=3D\"ar\" dir=3D\"rtl\">");
+    assert!(html_is_rtl, "an RTL HTML part: {email}");
+    let link = reset_link(email);
+
+    let page = browser.get(&link).await.text().await.unwrap();
+    let csrf = hidden_value(&page, "csrf");
+    let token = hidden_value(&page, "token");
+    let weak = browser
+        .post("/admin/reset", &[("csrf", &csrf), ("token", &token), ("new_password", "short"), ("confirm", "short")])
+        .await;
+    assert_eq!(weak.status(), 422);
+    let new_password = "قهوة الصباح مع فيروز دائما";
+    let done = browser
+        .post(
+            "/admin/reset",
+            &[("csrf", &csrf), ("token", &token), ("new_password", new_password), ("confirm", new_password)],
+        )
+        .await;
+    assert_eq!(done.status(), 303);
+    assert_eq!(old_session.get("/admin").await.status(), 303, "a reset ends every session");
+    assert_eq!(browser.get(&link).await.status(), 410, "single use");
+    let again = browser
+        .post(
+            "/admin/reset",
+            &[("csrf", &csrf), ("token", &token), ("new_password", new_password), ("confirm", new_password)],
+        )
+        .await;
+    assert_eq!(again.status(), 410);
+    assert_eq!(Browser::new(&app).log_in("samer@example.com", new_password).await.status(), 303);
+
+    // Flooding an inbox is capped.
+    for _ in 0..5 {
+        ask("samer@example.com").await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(smtp.count(), khabar::accounts::resets::RESETS_PER_HOUR as usize);
+    app.stop().await;
+}

@@ -2,6 +2,7 @@
 //! roles, their sessions, and login throttling.
 
 pub mod passwords;
+pub mod resets;
 pub mod sessions;
 pub mod staff;
 pub mod throttle;

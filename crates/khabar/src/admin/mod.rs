@@ -6,6 +6,7 @@ pub mod account;
 pub mod articles;
 pub mod dashboard;
 pub mod login;
+pub mod reset;
 pub mod session;
 pub mod staff;
 
@@ -28,6 +29,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/admin/", get(dashboard::dashboard))
         .route("/admin/login", get(login::login_page).post(login::log_in))
         .route("/admin/login/code", post(login::check_code))
+        .route("/admin/forgot", get(reset::forgot_page).post(reset::send_link))
+        .route("/admin/reset", get(reset::reset_page).post(reset::choose_password))
         .route("/admin/logout", post(login::log_out))
         .route("/admin/articles", get(articles::list))
         .route("/admin/articles/new", get(articles::new_article).post(articles::create))

@@ -198,3 +198,78 @@ pub fn first_article_path(html: &str) -> String {
     let end = start + html[start..].find('"').expect("closing quote");
     html[start..end].to_owned()
 }
+
+/// A minimal SMTP server on 127.0.0.1 that accepts every message and keeps
+/// it, so tests can read the emails khabar sends. Speaks just enough of
+/// RFC 5321 for lettre (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT).
+pub struct SmtpSink {
+    pub url: String,
+    messages: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> SmtpSink {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind smtp");
+        let url = format!("smtp://{}", listener.local_addr().expect("smtp address"));
+        let messages = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = std::sync::Arc::clone(&messages);
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let kept = std::sync::Arc::clone(&kept);
+                tokio::spawn(async move {
+                    let (reader, mut writer) = socket.into_split();
+                    let mut lines = BufReader::new(reader).lines();
+                    let _ = writer.write_all(b"220 sink ESMTP\r\n").await;
+                    let mut in_data = false;
+                    let mut message = String::new();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if in_data {
+                            if line == "." {
+                                in_data = false;
+                                kept.lock().expect("messages").push(std::mem::take(&mut message));
+                                let _ = writer.write_all(b"250 kept\r\n").await;
+                            } else {
+                                message.push_str(line.strip_prefix('.').unwrap_or(&line));
+                                message.push('\n');
+                            }
+                            continue;
+                        }
+                        let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                        let reply: &[u8] = match verb.as_str() {
+                            "EHLO" | "HELO" => b"250-sink\r\n250 8BITMIME\r\n",
+                            "DATA" => {
+                                in_data = true;
+                                b"354 go on\r\n"
+                            }
+                            "QUIT" => {
+                                let _ = writer.write_all(b"221 bye\r\n").await;
+                                break;
+                            }
+                            _ => b"250 ok\r\n",
+                        };
+                        let _ = writer.write_all(reply).await;
+                    }
+                });
+            }
+        });
+        SmtpSink { url, messages }
+    }
+
+    /// Waits (at most 20 s) until `count` messages arrived, and returns them.
+    pub async fn wait_for(&self, count: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let messages = self.messages.lock().expect("messages").clone();
+            if messages.len() >= count {
+                return messages;
+            }
+            assert!(std::time::Instant::now() < deadline, "expected {count} emails, got {}", messages.len());
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.messages.lock().expect("messages").len()
+    }
+}
