@@ -434,3 +434,44 @@ async fn a_crowd_missing_one_page_waits_for_a_single_render() {
     assert_eq!(renders.load(Ordering::SeqCst), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn search_engines_get_the_seo_description_when_there_is_one() {
+    let app = TestApp::builder().start().await.unwrap();
+    let token = app.token().await;
+    let article = json!({
+        "title": "عنوان", "body_markdown": "نص", "summary": "ملخص للقراء", "section": "سياسة", "status": "published",
+        "seo_description": "وصف مخصص لمحركات البحث", "social_image": "/media/share.jpg"
+    });
+    let created: Value = app
+        .client
+        .post(app.url("/api/admin/articles"))
+        .bearer_auth(&token)
+        .json(&article)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path = created["url"].as_str().unwrap().trim_start_matches(&app.base).to_owned();
+    let page = app.get(&path).await.text().await.unwrap();
+    assert!(page.contains("<meta name=\"description\" content=\"وصف مخصص لمحركات البحث\">"), "{page}");
+    let id = created["id"].as_i64().unwrap();
+    let stored: Value = app
+        .client
+        .get(app.url(&format!("/api/admin/articles/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["social_image"], "/media/share.jpg");
+    let mut bad = article.clone();
+    bad["social_image"] = json!("javascript:alert(1)");
+    let refused = app.client.post(app.url("/api/admin/articles")).bearer_auth(&token).json(&bad).send().await.unwrap();
+    assert_eq!(refused.status(), 422);
+    app.stop().await;
+}

@@ -28,6 +28,8 @@ fn article(title: &str, section: &str, tags: &[&str], published_at: Option<i64>)
         featured_image: None,
         featured_caption: String::new(),
         featured_credit: String::new(),
+        seo_description: String::new(),
+        social_image: None,
         published_at,
         review_requested: false,
         saved_by: Saver { staff_id: None, name: "اختبار".to_owned() },

@@ -10,29 +10,25 @@ pub const RESETS_PER_HOUR: i64 = 3;
 
 impl Store {
     /// A new reset token for the account, or `None` when it asked too often.
+    /// Counting and inserting are one statement, so requests racing each
+    /// other cannot both slip under the cap.
     pub async fn create_password_reset(&self, staff_id: i64, now: i64) -> Result<Option<String>, StoreError> {
-        let recent: i64 = with_pool!(self, pool => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM password_resets WHERE staff_id = $1 AND created_at > $2",
-        )
-        .bind(staff_id)
-        .bind(now - 3600)
-        .fetch_one(pool)
-        .await)?;
-        if recent >= RESETS_PER_HOUR {
-            return Ok(None);
-        }
         let token = random_token();
-        with_pool!(self, pool => sqlx::query(
-            "INSERT INTO password_resets (token_hash, staff_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        let inserted = with_pool!(self, pool => sqlx::query(
+            "INSERT INTO password_resets (token_hash, staff_id, created_at, expires_at) \
+             SELECT $1, $2, $3, $4 \
+             WHERE (SELECT COUNT(*) FROM password_resets WHERE staff_id = $2 AND created_at > $5) < $6",
         )
         .bind(hash_token(&token))
         .bind(staff_id)
         .bind(now)
         .bind(now + RESET_SECONDS)
+        .bind(now - 3600)
+        .bind(RESETS_PER_HOUR)
         .execute(pool)
         .await
-        .map(|_| ()))?;
-        Ok(Some(token))
+        .map(|done| done.rows_affected()))?;
+        Ok((inserted > 0).then_some(token))
     }
 
     /// The account a live, unused token belongs to.

@@ -137,6 +137,10 @@ pub struct EditorForm {
     pub image_credit: String,
     #[serde(default)]
     pub publish_at: String,
+    #[serde(default)]
+    pub seo_description: String,
+    #[serde(default)]
+    pub social_image: String,
     /// A library image chosen in the editor; it fills the image fields.
     #[serde(default)]
     pub media_id: String,
@@ -272,6 +276,8 @@ async fn form_from_article(state: &AppState, row: &ArticleRow) -> Result<EditorF
         image_credit: row.featured_credit.clone(),
         publish_at,
         media_id: String::new(),
+        seo_description: row.seo_description.clone(),
+        social_image: row.social_image.clone().unwrap_or_default(),
         revision: row.revision.to_string(),
         action: String::new(),
         csrf: String::new(),
@@ -355,6 +361,8 @@ fn arabic_problem(field: &str) -> &'static str {
         "authors" => "في أسماء الكتّاب اسم غير صالح.",
         "published_at" => "موعد النشر غير صالح.",
         "featured_image.url" => "رابط الصورة يجب أن يبدأ بـ / أو https://.",
+        "seo_description" => "وصف محركات البحث أطول من ٣٠٠ حرف.",
+        "social_image" => "رابط صورة المشاركة يجب أن يبدأ بـ / أو https://.",
         _ => "قيمة غير صالحة.",
     }
 }
@@ -466,6 +474,8 @@ async fn save_form(
             caption: form.image_caption.clone(),
             credit: form.image_credit.clone(),
         }),
+        seo_description: Some(form.seo_description.clone()),
+        social_image: Some(form.social_image.clone()),
     };
     let mut input = input;
     if let Some(media) = match form.media_id.trim().parse::<i64>() {
@@ -655,6 +665,8 @@ pub async fn restore(
             caption: row.featured_caption.clone(),
             credit: row.featured_credit.clone(),
         }),
+        seo_description: Some(row.seo_description.clone()),
+        social_image: row.social_image.clone(),
     };
     let now = now_seconds();
     let mut write =

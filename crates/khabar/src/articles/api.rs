@@ -54,6 +54,10 @@ pub struct ArticleJson {
     pub body_markdown: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seo_description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub social_image: Option<String>,
 }
 
 fn rfc3339(seconds: i64) -> String {
@@ -91,6 +95,8 @@ fn card_json(state: &AppState, card: &ArticleCard, tags: &[AttachedName], author
         body_html: None,
         body_markdown: None,
         status: None,
+        seo_description: None,
+        social_image: None,
     }
 }
 
@@ -122,6 +128,8 @@ fn article_json(
     json.body_html = Some(row.body_html.clone());
     if for_admin {
         json.body_markdown = Some(row.body_markdown.clone());
+        json.seo_description = Some(row.seo_description.clone());
+        json.social_image = row.social_image.clone();
         json.status = Some(row.status.clone());
         if row.published_at.is_none() {
             json.published_at = String::new();
@@ -223,6 +231,12 @@ pub struct ArticleInput {
     pub published_at: Option<String>,
     pub breaking: Option<bool>,
     pub featured_image: Option<FeaturedImageInput>,
+    /// For search engines, when it should differ from the summary.
+    #[serde(default)]
+    pub seo_description: Option<String>,
+    /// For share cards, when it should differ from the featured image.
+    #[serde(default)]
+    pub social_image: Option<String>,
 }
 
 fn name_for(value: &str) -> Option<NewName> {
@@ -314,12 +328,17 @@ pub fn validate(
             }
         },
     };
+    let seo_description = input.seo_description.unwrap_or_default().trim().to_owned();
+    if seo_description.chars().count() > 300 {
+        errors.insert("seo_description".into(), "at most 300 characters".into());
+    }
+    let social_image = input.social_image.map(|url| url.trim().to_owned()).filter(|url| !url.is_empty());
+    if social_image.as_deref().is_some_and(|url| !is_acceptable_image_url(url)) {
+        errors.insert("social_image".into(), "must be an http(s) URL or a path starting with /".into());
+    }
     let featured_image = input.featured_image.filter(|image| !image.url.trim().is_empty());
     if let Some(image) = &featured_image {
-        let url = image.url.trim();
-        let acceptable =
-            url.starts_with('/') && !url.starts_with("//") || url.starts_with("https://") || url.starts_with("http://");
-        if !acceptable || url.contains(char::is_whitespace) || url.contains('"') {
+        if !is_acceptable_image_url(image.url.trim()) {
             errors.insert("featured_image.url".into(), "must be an http(s) URL or a path starting with /".into());
         }
     }
@@ -357,9 +376,17 @@ pub fn validate(
         featured_caption,
         featured_credit,
         published_at,
+        seo_description,
+        social_image,
         review_requested: false,
         saved_by,
     })
+}
+
+fn is_acceptable_image_url(url: &str) -> bool {
+    let scheme_ok =
+        url.starts_with('/') && !url.starts_with("//") || url.starts_with("https://") || url.starts_with("http://");
+    scheme_ok && !url.contains(char::is_whitespace) && !url.contains('"')
 }
 
 fn api_saver(caller: &ApiCaller) -> Saver {

@@ -52,6 +52,8 @@ pub struct ArticleRow {
     pub featured_image: Option<String>,
     pub featured_caption: String,
     pub featured_credit: String,
+    pub seo_description: String,
+    pub social_image: Option<String>,
     pub published_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -105,6 +107,8 @@ pub struct ArticleWrite {
     pub featured_image: Option<String>,
     pub featured_caption: String,
     pub featured_credit: String,
+    pub seo_description: String,
+    pub social_image: Option<String>,
     pub published_at: Option<i64>,
     /// Drafts waiting for an editor.
     pub review_requested: bool,
@@ -239,8 +243,9 @@ impl Store {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO articles (slug, title, summary, body_markdown, body_html, word_count, status, \
                  section_id, breaking, featured_image, featured_caption, featured_credit, published_at, \
-                 created_at, updated_at, created_by, review_requested_at, revision) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, 1) RETURNING id",
+                 created_at, updated_at, created_by, review_requested_at, revision, seo_description, social_image) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, 1, $17, $18) \
+                 RETURNING id",
             )
             .bind(&write.slug)
             .bind(&write.title)
@@ -258,6 +263,8 @@ impl Store {
             .bind(now)
             .bind(write.saved_by.staff_id)
             .bind(write.review_requested.then_some(now))
+            .bind(&write.seo_description)
+            .bind(&write.social_image)
             .fetch_one(&mut *tx)
             .await?;
             write_links!(tx, id, write, now);
@@ -298,7 +305,8 @@ impl Store {
                 "UPDATE articles SET slug = $1, title = $2, summary = $3, body_markdown = $4, body_html = $5, \
                  word_count = $6, status = $7, section_id = $8, breaking = $9, featured_image = $10, \
                  featured_caption = $11, featured_credit = $12, published_at = $13, updated_at = $14, \
-                 review_requested_at = $15, revision = $16 WHERE id = $17 AND revision = $18",
+                 review_requested_at = $15, revision = $16, seo_description = $19, social_image = $20 \
+                 WHERE id = $17 AND revision = $18",
             )
             .bind(&write.slug)
             .bind(&write.title)
@@ -318,6 +326,8 @@ impl Store {
             .bind(revision)
             .bind(id)
             .bind(current)
+            .bind(&write.seo_description)
+            .bind(&write.social_image)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -356,7 +366,8 @@ impl Store {
     pub async fn article_by_id(&self, id: i64) -> Result<Option<ArticleRow>, StoreError> {
         const SQL: &str = "SELECT a.id, a.slug, a.title, a.summary, a.body_markdown, a.body_html, a.word_count, \
              a.status, a.section_id, s.name AS section_name, s.slug AS section_slug, a.breaking, \
-             a.featured_image, a.featured_caption, a.featured_credit, a.published_at, a.created_at, a.updated_at, \
+             a.featured_image, a.featured_caption, a.featured_credit, a.seo_description, a.social_image, \
+             a.published_at, a.created_at, a.updated_at, \
              a.created_by, a.review_requested_at, a.revision \
              FROM articles a JOIN sections s ON s.id = a.section_id WHERE a.id = $1";
         let row = with_pool!(self, pool => sqlx::query_as::<_, ArticleRow>(SQL).bind(id).fetch_optional(pool).await)?;

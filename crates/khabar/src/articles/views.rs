@@ -55,6 +55,8 @@ pub struct ArticleView {
     pub image_srcset: Option<String>,
     pub image_caption: String,
     pub image_credit: String,
+    /// What search engines show: the SEO description, or else the summary.
+    pub description: String,
     pub published: ShownDate,
     pub updated: Option<ShownDate>,
     pub authors: Vec<LinkView>,
@@ -115,6 +117,7 @@ pub fn article_view(
         image_srcset: None,
         image_caption: row.featured_caption.clone(),
         image_credit: row.featured_credit.clone(),
+        description: if row.seo_description.is_empty() { row.summary.clone() } else { row.seo_description.clone() },
         published: state.locale.date(published_at),
         updated: (row.updated_at - published_at.max(row.created_at) > SHOW_UPDATE_AFTER_SECONDS)
             .then(|| state.locale.date(row.updated_at)),

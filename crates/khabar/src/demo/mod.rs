@@ -98,6 +98,8 @@ pub async fn seed(store: &Store, data_dir: &Path) -> Result<usize, DemoError> {
                 caption: front.caption,
                 credit: front.credit,
             }),
+            seo_description: None,
+            social_image: None,
         };
         let write = validate(input, None, now, Saver { staff_id: None, name: "العرض التجريبي".into() })
             .map_err(|problem| DemoError::Article { index: number, message: problem.to_string() })?;
