@@ -73,7 +73,7 @@ pub struct Services {
     pub store: Store,
     pub templates: Arc<Templates>,
     pub assets: Arc<StaticAssets>,
-    pub locale: Arc<ReaderLocale>,
+    locale: std::sync::RwLock<Arc<ReaderLocale>>,
     pub pages: Arc<PageCache>,
     pub reads: Arc<ReadCounter>,
     pub mailer: Arc<crate::mail::Mailer>,
@@ -89,6 +89,7 @@ pub struct SiteView {
     pub base_url: String,
     pub today: ShownDate,
     pub follow: Vec<FollowLink>,
+    pub logo: Option<String>,
 }
 
 impl AppState {
@@ -98,7 +99,7 @@ impl AppState {
         let theme_dir = config.theme_dir.as_deref();
         let assets = Arc::new(StaticAssets::load(theme_dir).map_err(StartError::Theme)?);
         let templates = Arc::new(Templates::load(theme_dir, Arc::clone(&assets))?);
-        let locale = Arc::new(ReaderLocale::new(config.time_zone()?, config.digit_style()?)?);
+        let locale = Arc::new(reader_locale(&config, &settings)?);
         Ok(AppState(Arc::new(Services {
             pages: Arc::new(PageCache::new(config.page_cache_bytes)),
             config: Arc::new(config),
@@ -106,7 +107,7 @@ impl AppState {
             store,
             templates,
             assets,
-            locale,
+            locale: std::sync::RwLock::new(locale),
             reads: Arc::new(ReadCounter::default()),
             mailer,
             settings: std::sync::RwLock::new(Arc::new(settings)),
@@ -114,14 +115,30 @@ impl AppState {
         })))
     }
 
+    /// Dates, digits and plurals as readers see them now.
+    pub fn locale(&self) -> Arc<ReaderLocale> {
+        Arc::clone(&self.locale.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// The site's absolute base URL, without a trailing slash: the admin's
+    /// setting when there is one, else khabar.toml's.
+    pub fn base_url(&self) -> String {
+        match &self.settings().base_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => self.config.base().to_owned(),
+        }
+    }
+
     pub fn settings(&self) -> Arc<SiteSettings> {
         Arc::clone(&self.settings.read().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     /// Re-reads the settings after the newsroom saved them.
-    pub async fn reload_settings(&self) -> Result<(), StoreError> {
+    pub async fn reload_settings(&self) -> Result<(), StartError> {
         let fresh = Arc::new(self.store.site_settings().await?);
+        let locale = reader_locale(&self.config, &fresh)?;
         *self.settings.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+        *self.locale.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(locale);
         Ok(())
     }
 
@@ -130,20 +147,36 @@ impl AppState {
         SiteView {
             name: settings.site_name.clone().unwrap_or_else(|| self.config.site_name.clone()),
             description: settings.site_description.clone().unwrap_or_else(|| self.config.site_description.clone()),
-            base_url: self.config.base().to_owned(),
-            today: self.locale.date(now_seconds()),
+            base_url: self.base_url(),
+            today: self.locale().date(now_seconds()),
+            logo: settings.logo.clone(),
             follow: settings.follow.clone(),
         }
     }
 
     pub fn absolute_url(&self, path: &str) -> String {
-        format!("{}{path}", self.config.base())
+        format!("{}{path}", self.base_url())
     }
 
     /// Called after every change to published content.
     pub fn content_changed(&self) {
         self.pages.invalidate_all();
     }
+}
+
+/// The admin's time zone and digits when set, else khabar.toml's.
+fn reader_locale(config: &Config, settings: &SiteSettings) -> Result<ReaderLocale, StartError> {
+    let time_zone = match &settings.timezone {
+        Some(name) => {
+            jiff::tz::TimeZone::get(name).map_err(|_| ConfigError::Invalid(format!("unknown time zone '{name}'")))?
+        }
+        None => config.time_zone()?,
+    };
+    let digits = match &settings.digits {
+        Some(style) => style.parse().map_err(|_| ConfigError::Invalid(format!("unknown digits style '{style}'")))?,
+        None => config.digit_style()?,
+    };
+    Ok(ReaderLocale::new(time_zone, digits)?)
 }
 
 pub fn router(state: AppState) -> Router {

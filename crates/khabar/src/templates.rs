@@ -85,7 +85,7 @@ impl Templates {
     ) -> String {
         let context = minijinja::context! {
             site => state.site_view(),
-            status => state.locale.number(i64::from(status)),
+            status => state.locale().number(i64::from(status)),
             title => title,
             explanation => explanation,
             reference => reference,

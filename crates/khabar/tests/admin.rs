@@ -409,7 +409,7 @@ async fn scheduled_articles_wait_and_bad_forms_keep_what_was_typed() {
     assert!(page.contains("العنوان مطلوب") && page.contains("نص مهم لا يضيع") && page.contains("aria-invalid"));
 
     let tomorrow = khabar::store::now_seconds() + 86_400;
-    let local = app.state.locale.zoned(tomorrow).datetime().strftime("%Y-%m-%dT%H:%M").to_string();
+    let local = app.state.locale().zoned(tomorrow).datetime().strftime("%Y-%m-%dT%H:%M").to_string();
     let past = editor
         .post(
             "/admin/articles/new",
@@ -492,6 +492,28 @@ async fn settings_change_every_page_at_once_and_decide_author_publishing() {
     assert_eq!(write_article(&mut author, "خبر الكاتب", "publish").await.0, 303, "now authors may publish");
     let activity = admin.get("/admin/activity").await.text().await.unwrap();
     assert!(activity.contains("settings.save") && activity.contains("article.published"));
+
+    // Time zone, digits and base URL can be changed from the admin too, and take effect at once.
+    let wrong_zone = admin.post("/admin/settings", &[("csrf", &csrf), ("timezone", "Mars/Olympus")]).await;
+    assert_eq!(wrong_zone.status(), 422);
+    let localized = admin
+        .post(
+            "/admin/settings",
+            &[
+                ("csrf", &csrf),
+                ("timezone", "Africa/Cairo"),
+                ("digits", "arabic"),
+                ("base_url", "https://khabar.example"),
+            ],
+        )
+        .await;
+    assert_eq!(localized.status(), 303);
+    let home = app.get("/").await.text().await.unwrap();
+    let masthead = &home[home.find("class=\"today\"").unwrap()..];
+    assert!(masthead[..masthead.find("</p>").unwrap()].contains('٢'), "Arabic-Indic digits at once");
+    assert!(home.contains("<link rel=\"canonical\" href=\"https://khabar.example/\">"));
+    let json: serde_json::Value = app.get("/api/content/articles?limit=1").await.json().await.unwrap();
+    assert!(json["articles"][0]["url"].as_str().unwrap().starts_with("https://khabar.example/news/"));
     app.stop().await;
 }
 

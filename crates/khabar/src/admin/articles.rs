@@ -53,9 +53,9 @@ fn state_of(
 
 fn view_of(state: &AppState, row: AdminArticleRow, now: i64) -> AdminArticleView {
     let (status, status_label) = state_of(&row.status, row.published_at, row.review_requested_at, now);
-    let updated = state.locale.date(row.updated_at);
+    let updated = state.locale().date(row.updated_at);
     let published =
-        row.published_at.map(|at| state.locale.date(at)).map(|date| format!("{}، {}", date.gregorian, date.time));
+        row.published_at.map(|at| state.locale().date(at)).map(|date| format!("{}، {}", date.gregorian, date.time));
     AdminArticleView {
         id: row.id,
         edit_url: format!("/admin/articles/{}", row.id),
@@ -104,7 +104,7 @@ pub async fn list(State(state): State<AppState>, staff: Staff, uri: Uri) -> Resu
             status => status_key,
             page => page,
             pages => pages,
-            total => state.locale.count(total.unsigned_abs(), &khabar_arabic::plural::ARTICLES),
+            total => state.locale().count(total.unsigned_abs(), &khabar_arabic::plural::ARTICLES),
         },
     )?;
     Ok(Html(html).into_response())
@@ -261,7 +261,7 @@ async fn form_from_article(state: &AppState, row: &ArticleRow) -> Result<EditorF
     let authors = state.store.authors_of(&[row.id]).await?;
     let publish_at = row
         .published_at
-        .map(|at| state.locale.zoned(at).datetime().strftime("%Y-%m-%dT%H:%M").to_string())
+        .map(|at| state.locale().zoned(at).datetime().strftime("%Y-%m-%dT%H:%M").to_string())
         .unwrap_or_default();
     Ok(EditorForm {
         title: row.title.clone(),
@@ -421,7 +421,7 @@ async fn save_form(
         text => match text
             .parse::<jiff::civil::DateTime>()
             .ok()
-            .and_then(|local| local.to_zoned(state.locale.time_zone().clone()).ok())
+            .and_then(|local| local.to_zoned(state.locale().time_zone().clone()).ok())
         {
             Some(zoned) => Some(zoned.timestamp()),
             None => {
@@ -603,7 +603,7 @@ pub async fn revisions(State(state): State<AppState>, staff: Staff, uri: Uri) ->
     let views: Vec<RevisionView> = all
         .iter()
         .map(|revision| {
-            let date = state.locale.date(revision.saved_at);
+            let date = state.locale().date(revision.saved_at);
             RevisionView {
                 revision: revision.revision,
                 saved_by: revision.saved_by.clone(),

@@ -23,10 +23,10 @@ pub async fn dashboard(State(state): State<AppState>, staff: Staff) -> Result<Re
     let mine = (!staff.role().edits_all_articles()).then(|| staff.id());
     let counts = state.store.article_counts(mine, crate::store::now_seconds()).await?;
     let counts = Counts {
-        published: state.locale.number(counts.published),
-        scheduled: state.locale.number(counts.scheduled),
-        review: state.locale.number(counts.review),
-        drafts: state.locale.number(counts.drafts),
+        published: state.locale().number(counts.published),
+        scheduled: state.locale().number(counts.scheduled),
+        review: state.locale().number(counts.review),
+        drafts: state.locale().number(counts.drafts),
     };
     let waiting: Vec<AdminArticleView> = if staff.role().edits_all_articles() {
         let filter = AdminFilter { status: StatusFilter::Review, created_by: None };
@@ -61,7 +61,7 @@ pub async fn activity(State(state): State<AppState>, staff: Staff) -> Result<Res
         .await?
         .into_iter()
         .map(|entry| {
-            let date = state.locale.date(entry.happened_at);
+            let date = state.locale().date(entry.happened_at);
             ActivityView {
                 who: entry.staff_name,
                 action: entry.action,

@@ -94,7 +94,7 @@ pub async fn log_in(
     if let Verdict::Wait(seconds) = state.store.login_verdict(&email, &client, trusted, now).await? {
         let problem = format!(
             "محاولات دخول كثيرة. انتظر {} ثم حاول مجددًا.",
-            state.locale.count(seconds.unsigned_abs().max(1), &SECONDS)
+            state.locale().count(seconds.unsigned_abs().max(1), &SECONDS)
         );
         return render_login(&state, StatusCode::TOO_MANY_REQUESTS, &token, &next, &email, Some(problem));
     }

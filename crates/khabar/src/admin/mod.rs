@@ -87,7 +87,8 @@ fn host_of(url: &str) -> Option<&str> {
 /// configured base URL's host, or the Host the request was sent to.
 fn same_origin(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
     let request_host = headers.get(header::HOST).and_then(|value| value.to_str().ok());
-    let site_host = host_of(state.config.base());
+    let base = state.base_url();
+    let site_host = host_of(&base);
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) {
         if origin == "null" {
             return false;

@@ -20,7 +20,7 @@ pub const CHALLENGE_COOKIE: &str = "khabar_challenge";
 /// Cookies are `__Host-` prefixed and Secure when the site is served over
 /// HTTPS; browsers refuse both on plain HTTP, where the bare name is used.
 pub fn cookie_name(state: &AppState, base: &str) -> String {
-    if state.config.base_url.starts_with("https://") {
+    if state.base_url().starts_with("https://") {
         format!("__Host-{base}")
     } else {
         base.to_owned()
@@ -44,7 +44,7 @@ pub fn set_cookie(state: &AppState, base: &str, value: &str, max_age_seconds: i6
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(state.config.base_url.starts_with("https://"))
+        .secure(state.base_url().starts_with("https://"))
         .max_age(cookie::time::Duration::seconds(max_age_seconds))
         .build();
     HeaderValue::from_str(&cookie.to_string()).unwrap_or(HeaderValue::from_static("khabar=; Max-Age=0; Path=/"))

@@ -66,7 +66,7 @@ pub struct ArticleView {
 
 pub fn reading_time(state: &AppState, word_count: i64) -> String {
     let minutes = ((word_count + WORDS_PER_MINUTE - 1) / WORDS_PER_MINUTE).max(1);
-    state.locale.count(minutes.unsigned_abs(), &plural::MINUTES)
+    state.locale().count(minutes.unsigned_abs(), &plural::MINUTES)
 }
 
 pub fn card_view(state: &AppState, card: &ArticleCard) -> CardView {
@@ -80,7 +80,7 @@ pub fn card_view(state: &AppState, card: &ArticleCard) -> CardView {
         image_url: card.featured_image.clone(),
         image_srcset: None,
         image_alt: if card.featured_caption.is_empty() { card.title.clone() } else { card.featured_caption.clone() },
-        date: state.locale.date(card.published_at),
+        date: state.locale().date(card.published_at),
         reading_time: reading_time(state, card.word_count),
     }
 }
@@ -118,9 +118,9 @@ pub fn article_view(
         image_caption: row.featured_caption.clone(),
         image_credit: row.featured_credit.clone(),
         description: if row.seo_description.is_empty() { row.summary.clone() } else { row.seo_description.clone() },
-        published: state.locale.date(published_at),
+        published: state.locale().date(published_at),
         updated: (row.updated_at - published_at.max(row.created_at) > SHOW_UPDATE_AFTER_SECONDS)
-            .then(|| state.locale.date(row.updated_at)),
+            .then(|| state.locale().date(row.updated_at)),
         authors: links_for("author", row.id, authors),
         tags: links_for("tag", row.id, tags),
         reading_time: reading_time(state, row.word_count),

@@ -52,7 +52,7 @@ where
     let generation = state.pages.generation();
     let rendered = render().await?;
     // Every page shows today's date in its masthead, so none outlives the day.
-    let until_midnight = Duration::from_secs(state.locale.seconds_until_midnight(now_seconds()).unsigned_abs());
+    let until_midnight = Duration::from_secs(state.locale().seconds_until_midnight(now_seconds()).unsigned_abs());
     let max_age = Some(rendered.max_age.map_or(until_midnight, |age| age.min(until_midnight)));
     let page = tokio::task::spawn_blocking(move || CachedPage::build(rendered.html, max_age, rendered.canonical_path))
         .await

@@ -112,7 +112,7 @@ pub async fn upload(State(state): State<AppState>, staff: Staff, mut form: Multi
         Err(error) => return show(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(refusal(&error)), None).await,
     };
     let now = now_seconds();
-    let month = state.locale.zoned(now).strftime("%Y/%m").to_string();
+    let month = state.locale().zoned(now).strftime("%Y/%m").to_string();
     let name = crate::accounts::sessions::random_token();
     let path = format!("{UPLOADS_URL}{month}/{}.{}", &name[..20], cleaned.extension);
     let target = file_for(&state.data_dir, &path).ok_or_else(|| AppError::Internal("bad media path".into()))?;

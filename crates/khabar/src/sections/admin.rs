@@ -55,7 +55,7 @@ async fn show(
     let now = now_seconds();
     let (path_word, heading, public_word) = words(kind);
     let url = |slug: &str| format!("/{public_word}/{}", encode_path_segment(slug));
-    let count = |n: i64| state.locale.count(n.unsigned_abs(), &khabar_arabic::plural::ARTICLES);
+    let count = |n: i64| state.locale().count(n.unsigned_abs(), &khabar_arabic::plural::ARTICLES);
     let entries: Vec<Entry> = match kind {
         Taxonomy::Sections => state
             .store

@@ -87,7 +87,7 @@ async fn render_home(state: &AppState) -> Result<RenderedPage, AppError> {
         .iter()
         .map(|(card, reads)| MostRead {
             article: card_view(state, card),
-            reads: state.locale.count(reads.unsigned_abs(), &plural::READS),
+            reads: state.locale().count(reads.unsigned_abs(), &plural::READS),
         })
         .collect();
     let html = state.templates.render(
@@ -190,7 +190,11 @@ async fn render_list(state: &AppState, kind: ListKind, slug: &str, page: u32) ->
     let pagination = Pagination {
         page,
         pages,
-        label: format!("الصفحة {} من {}", state.locale.number(i64::from(page)), state.locale.number(i64::from(pages))),
+        label: format!(
+            "الصفحة {} من {}",
+            state.locale().number(i64::from(page)),
+            state.locale().number(i64::from(pages))
+        ),
         previous_url: (page > 1).then(|| page_url(page - 1)),
         next_url: (page < pages).then(|| page_url(page + 1)),
     };
@@ -205,7 +209,7 @@ async fn render_list(state: &AppState, kind: ListKind, slug: &str, page: u32) ->
             kind => kind.path_word(),
             heading => heading,
             description => description,
-            count => state.locale.count(total.unsigned_abs(), &plural::ARTICLES),
+            count => state.locale().count(total.unsigned_abs(), &plural::ARTICLES),
             articles => articles,
             pagination => pagination,
             canonical_url => state.absolute_url(&page_url(page)),

@@ -42,6 +42,13 @@ async fn show(
             }
         })
         .collect();
+    let library: Vec<minijinja::Value> = state
+        .store
+        .media(60)
+        .await?
+        .into_iter()
+        .map(|row| minijinja::context! { path => row.path.clone(), label => if row.caption.is_empty() { row.path } else { row.caption } })
+        .collect();
     let html = render(
         state,
         staff,
@@ -55,6 +62,14 @@ async fn show(
             links => links,
             problems => problems,
             notice => notice,
+            timezone => values.get("timezone").cloned().unwrap_or_default(),
+            digits => values.get("digits").cloned().unwrap_or_default(),
+            base_url => values.get("base_url").cloned().unwrap_or_default(),
+            logo => values.get("logo").cloned().unwrap_or_default(),
+            library => library,
+            file_timezone => state.config.timezone.clone(),
+            file_digits => state.config.digits.clone(),
+            file_base_url => state.config.base_url.clone(),
             file_name => state.config.site_name.clone(),
             file_description => state.config.site_description.clone(),
         },
@@ -90,6 +105,26 @@ pub async fn save_settings(
         ),
     ];
     let mut problems = Vec::new();
+    let timezone = field("timezone");
+    if !timezone.is_empty() && jiff::tz::TimeZone::get(&timezone).is_err() {
+        problems.push(format!("المنطقة الزمنية «{timezone}» غير معروفة. اكتبها بصيغة IANA مثل Asia/Damascus."));
+    }
+    let digits = field("digits");
+    if !digits.is_empty() && digits != "latin" && digits != "arabic" {
+        problems.push("اختر نمط الأرقام: لاتينية أو عربية مشرقية.".to_owned());
+    }
+    let base_url = field("base_url");
+    if !base_url.is_empty() && !is_acceptable_link(&base_url) {
+        problems.push("رابط الموقع يجب أن يبدأ بـ https:// أو http:// ويحوي اسم نطاق.".to_owned());
+    }
+    let logo = field("logo");
+    if !logo.is_empty() && !logo.starts_with(crate::media::UPLOADS_URL) {
+        problems.push("اختر الشعار من مكتبة الصور.".to_owned());
+    }
+    values.push(("timezone".to_owned(), timezone));
+    values.push(("digits".to_owned(), digits));
+    values.push(("base_url".to_owned(), base_url));
+    values.push(("logo".to_owned(), logo));
     if field("site_name").chars().count() > 100 {
         problems.push("اسم الموقع أطول من ١٠٠ حرف.".to_owned());
     }
@@ -110,7 +145,7 @@ pub async fn save_settings(
         return show(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, &typed, problems, None).await;
     }
     state.store.save_settings(&values).await?;
-    state.reload_settings().await?;
+    state.reload_settings().await.map_err(|error| AppError::Internal(error.to_string()))?;
     state.content_changed();
     staff.audit(&state, "settings.save", "").await;
     Ok(see_other("/admin/settings?saved=1"))

@@ -1,8 +1,8 @@
-//! Site settings the newsroom edits in the admin: the masthead's name and
-//! tagline, the "follow us" links, and whether authors may publish. They are
-//! read once at start and after every save, so pages never wait on them.
-//! (Time zone, digits and base URL stay in khabar.toml: they shape URLs and
-//! cached dates, and change with a restart.)
+//! Site settings the newsroom edits in the admin: the masthead's name,
+//! tagline and logo, the "follow us" links, time zone, digits and base URL
+//! (each replacing khabar.toml's when set), and publishing and login policy.
+//! They are read once at start and after every save, so pages never wait on
+//! them; a save refreshes every cached page.
 
 pub mod admin;
 
@@ -42,6 +42,12 @@ pub struct SiteSettings {
     /// Every staff member must use two-factor login.
     pub require_two_factor: bool,
     pub follow: Vec<FollowLink>,
+    /// A library image shown in the masthead instead of the name in type.
+    pub logo: Option<String>,
+    /// These three replace khabar.toml's when set.
+    pub timezone: Option<String>,
+    pub digits: Option<String>,
+    pub base_url: Option<String>,
 }
 
 fn follow_key(network: &str) -> String {
@@ -86,6 +92,10 @@ impl Store {
             site_description: text("site_description"),
             authors_may_publish: text("authors_may_publish").is_some_and(|value| value == "true"),
             require_two_factor: text("require_two_factor").is_some_and(|value| value == "true"),
+            logo: text("logo"),
+            timezone: text("timezone"),
+            digits: text("digits"),
+            base_url: text("base_url"),
             follow: NETWORKS
                 .iter()
                 .filter_map(|network| {
