@@ -475,3 +475,52 @@ async fn search_engines_get_the_seo_description_when_there_is_one() {
     assert_eq!(refused.status(), 422);
     app.stop().await;
 }
+
+/// A scheduled article goes live at its time even if the server restarted in
+/// between: publication is a time in the database, not a timer in memory.
+#[tokio::test]
+async fn scheduled_publication_survives_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    khabar::site::create(data.path()).unwrap();
+    let start = || async {
+        let (config, store) = khabar::site::open(data.path(), None).await.unwrap();
+        let state = khabar::app::AppState::new(config, data.path(), store).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        (khabar::server::RunningServer::start(state.clone(), listener).unwrap(), state, base)
+    };
+    let (server, state, base) = start().await;
+    let token = state.store.create_api_token("tests").await.unwrap();
+    let soon = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(3)).unwrap().to_string();
+    let article = json!({"title": "خبر مجدول", "body_markdown": "نص", "section": "سياسة", "status": "published", "published_at": soon});
+    let created: Value = reqwest::Client::new()
+        .post(format!("{base}/api/admin/articles"))
+        .bearer_auth(&token)
+        .json(&article)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_i64().unwrap();
+    let home = reqwest::get(format!("{base}/")).await.unwrap().text().await.unwrap();
+    assert!(!home.contains("خبر مجدول"));
+    server.stop().await.unwrap();
+    state.store.close().await;
+
+    let (server, state, base) = start().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let home = reqwest::get(format!("{base}/")).await.unwrap().text().await.unwrap();
+        if home.contains("خبر مجدول") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the scheduled article did not appear after the restart");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let status = reqwest::get(format!("{base}/api/content/articles/{id}")).await.unwrap().status();
+    assert_eq!(status, 200);
+    server.stop().await.unwrap();
+    state.store.close().await;
+}
