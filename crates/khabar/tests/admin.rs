@@ -867,6 +867,7 @@ async fn two_factor_login_asks_for_a_fresh_code_and_can_be_required() {
     );
     let page = rana.get("/admin/account").await.text().await.unwrap();
     assert!(page.contains("<svg") && page.contains("class=\"secret\""), "{page}");
+    assert!(page.contains("<title>حسابي — "), "a clean page title");
     let (_, pending, _) = app.store().totp_state(id).await.unwrap();
     let secret = pending.unwrap();
     let wrong =

@@ -55,6 +55,15 @@ pub fn check_strength(password: &str, email: &str, name: &str) -> Result<(), Pas
     Ok(())
 }
 
+/// What is wrong with a newly chosen password and its confirmation, in the
+/// Arabic shown on the form; `None` when it may be used.
+pub fn new_password_problem(password: &str, confirmation: &str, email: &str, name: &str) -> Option<String> {
+    if password != confirmation {
+        return Some("كلمتا المرور غير متطابقتين.".to_owned());
+    }
+    check_strength(password, email, name).err().map(|error| format!("كلمة المرور ضعيفة: {error}"))
+}
+
 pub async fn hash(password: String) -> Result<String, PasswordError> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);

@@ -94,25 +94,9 @@ pub async fn change_password(
         )
         .await;
     }
-    if form.new_password != form.confirm {
-        return show(
-            &state,
-            &staff,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("كلمتا المرور الجديدتان غير متطابقتين.".into()),
-            None,
-        )
-        .await;
-    }
-    if let Err(error) = passwords::check_strength(&form.new_password, &staff.session.staff.email, staff.name()) {
-        return show(
-            &state,
-            &staff,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(format!("كلمة المرور الجديدة ضعيفة: {error}")),
-            None,
-        )
-        .await;
+    let email = staff.session.staff.email.clone();
+    if let Some(problem) = passwords::new_password_problem(&form.new_password, &form.confirm, &email, staff.name()) {
+        return show(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(problem), None).await;
     }
     let hash = passwords::hash(form.new_password).await.map_err(|error| AppError::Internal(error.to_string()))?;
     state.store.set_password(staff.id(), &hash, Some(&staff.session.token_hash), now_seconds()).await?;

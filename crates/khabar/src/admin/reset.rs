@@ -132,13 +132,7 @@ pub async fn choose_password(
         return render_page(&state, StatusCode::GONE, &csrf, "expired", "", None);
     };
     let staff = state.store.staff_by_id(staff_id).await?.ok_or(AppError::NotFound)?;
-    let problem = if form.new_password != form.confirm {
-        Some("كلمتا المرور غير متطابقتين.".to_owned())
-    } else {
-        passwords::check_strength(&form.new_password, &staff.email, &staff.name)
-            .err()
-            .map(|error| format!("كلمة المرور ضعيفة: {error}"))
-    };
+    let problem = passwords::new_password_problem(&form.new_password, &form.confirm, &staff.email, &staff.name);
     if let Some(problem) = problem {
         return render_page(&state, StatusCode::UNPROCESSABLE_ENTITY, &csrf, "choose", &form.token, Some(&problem));
     }
