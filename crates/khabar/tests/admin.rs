@@ -916,6 +916,18 @@ async fn two_factor_login_asks_for_a_fresh_code_and_can_be_required() {
     assert_eq!(blocked.headers()[header::LOCATION], "/admin/account?two_factor=required");
     assert_eq!(admin.get("/admin/account?two_factor=required").await.status(), 200);
     assert_eq!(browser.get("/admin/articles").await.status(), 200, "staff with two-factor carry on");
+
+    // A lost phone: an admin turns the member's two-factor login off.
+    app.store().save_settings(&[("require_two_factor".to_owned(), String::new())]).await.unwrap();
+    app.state.reload_settings().await.unwrap();
+    let csrf = hidden_value(&admin.get("/admin/staff").await.text().await.unwrap(), "csrf");
+    let staff_page = admin.get("/admin/staff").await.text().await.unwrap();
+    assert!(staff_page.contains("إيقاف التحقق بخطوتين"));
+    let reset = admin
+        .post(&format!("/admin/staff/{id}"), &[("csrf", &csrf), ("role", "editor"), ("reset_two_factor", "1")])
+        .await;
+    assert_eq!(reset.status(), 303);
+    assert!(!app.store().staff_by_id(id).await.unwrap().unwrap().two_factor);
     app.stop().await;
 }
 

@@ -23,6 +23,7 @@ struct StaffView {
     role: &'static str,
     role_name: &'static str,
     disabled: bool,
+    two_factor: bool,
 }
 
 #[derive(Serialize)]
@@ -67,6 +68,7 @@ async fn render_list(
                 role: role.as_str(),
                 role_name: role.arabic_name(),
                 disabled: row.disabled,
+                two_factor: row.two_factor,
             }
         })
         .collect();
@@ -129,6 +131,9 @@ pub struct AccessForm {
     role: String,
     #[serde(default)]
     disabled: Option<String>,
+    /// Turns off the member's two-factor login, for a lost phone.
+    #[serde(default)]
+    reset_two_factor: Option<String>,
     #[serde(default)]
     csrf: String,
 }
@@ -148,6 +153,11 @@ pub async fn update(
         return Err(AppError::BadRequest("an admin cannot demote or disable their own account".into()));
     }
     let target = state.store.staff_by_id(id).await?.ok_or(AppError::NotFound)?;
+    if form.reset_two_factor.is_some() {
+        state.store.disable_totp(id).await?;
+        staff.audit(&state, "staff.two_factor.off", &target.name).await;
+        return Ok(see_other("/admin/staff?saved=1"));
+    }
     if !state.store.update_staff_access(id, role, disabled).await? {
         return Err(AppError::NotFound);
     }
