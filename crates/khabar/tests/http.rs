@@ -248,8 +248,7 @@ async fn admin_api_publishes_updates_and_deletes(backend: Backend) {
 
     // The home page is cached empty first, so publishing must refresh it.
     assert!(app.get("/").await.text().await.unwrap().contains("لا أخبار بعد"));
-    let created =
-        app.client.post(app.url("/api/admin/articles")).bearer_auth(&token).json(&article).send().await.unwrap();
+    let created = app.post_article(&token, &article).await;
     assert_eq!(created.status(), 201);
     let created: Value = created.json().await.unwrap();
     let id = created["id"].as_i64().unwrap();
@@ -376,17 +375,7 @@ async fn scheduled_articles_stay_hidden_until_their_time() {
         "status": "published",
         "published_at": in_an_hour,
     });
-    let created: Value = app
-        .client
-        .post(app.url("/api/admin/articles"))
-        .bearer_auth(&token)
-        .json(&article)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created: Value = app.post_article(&token, &article).await.json().await.unwrap();
     let path = created["url"].as_str().unwrap().trim_start_matches(&app.base).to_owned();
     assert_eq!(app.get(&path).await.status(), 404);
     let listed: Value = app.get("/api/content/articles").await.json().await.unwrap();
@@ -443,17 +432,7 @@ async fn search_engines_get_the_seo_description_when_there_is_one() {
         "title": "عنوان", "body_markdown": "نص", "summary": "ملخص للقراء", "section": "سياسة", "status": "published",
         "seo_description": "وصف مخصص لمحركات البحث", "social_image": "/media/share.jpg"
     });
-    let created: Value = app
-        .client
-        .post(app.url("/api/admin/articles"))
-        .bearer_auth(&token)
-        .json(&article)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created: Value = app.post_article(&token, &article).await.json().await.unwrap();
     let path = created["url"].as_str().unwrap().trim_start_matches(&app.base).to_owned();
     let page = app.get(&path).await.text().await.unwrap();
     assert!(page.contains("<meta name=\"description\" content=\"وصف مخصص لمحركات البحث\">"), "{page}");
@@ -471,7 +450,7 @@ async fn search_engines_get_the_seo_description_when_there_is_one() {
     assert_eq!(stored["social_image"], "/media/share.jpg");
     let mut bad = article.clone();
     bad["social_image"] = json!("javascript:alert(1)");
-    let refused = app.client.post(app.url("/api/admin/articles")).bearer_auth(&token).json(&bad).send().await.unwrap();
+    let refused = app.post_article(&token, &bad).await;
     assert_eq!(refused.status(), 422);
     app.stop().await;
 }

@@ -109,6 +109,11 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("request")
     }
 
+    /// `POST /api/admin/articles` with a bearer token, as a newsroom script would.
+    pub async fn post_article(&self, token: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client.post(self.url("/api/admin/articles")).bearer_auth(token).json(body).send().await.expect("request")
+    }
+
     pub async fn token(&self) -> String {
         self.state.store.create_api_token("tests").await.expect("token")
     }
