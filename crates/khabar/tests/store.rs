@@ -145,6 +145,8 @@ async fn updates_replace_links_and_deletes_cascade(backend: Backend) {
     with_store(backend, |store| async move {
         let id =
             store.create_article(&article("أول", "ثقافة", &["الكتب", "السينما"], Some(NOW - HOUR)), NOW).await.unwrap();
+        let first_tags: Vec<String> = store.tags_of(&[id]).await.unwrap().into_iter().map(|tag| tag.name).collect();
+        assert_eq!(first_tags, vec!["الكتب", "السينما"], "tags keep the writer's order");
         let mut edited = article("معدل", "ثقافة", &["التراث"], Some(NOW - HOUR));
         edited.authors = vec![name("كاتبة ثانية"), name("كاتب الاختبار")];
         assert_eq!(

@@ -186,13 +186,16 @@ macro_rules! write_links {
     ($tx:expr, $article_id:expr, $write:expr, $now:expr) => {{
         sqlx::query("DELETE FROM article_tags WHERE article_id = $1").bind($article_id).execute(&mut *$tx).await?;
         sqlx::query("DELETE FROM article_authors WHERE article_id = $1").bind($article_id).execute(&mut *$tx).await?;
-        for tag in &$write.tags {
+        for (position, tag) in $write.tags.iter().enumerate() {
             let tag_id = resolve_name!($tx, "tags", tag, $now);
-            sqlx::query("INSERT INTO article_tags (article_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind($article_id)
-                .bind(tag_id)
-                .execute(&mut *$tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO article_tags (article_id, tag_id, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind($article_id)
+            .bind(tag_id)
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .execute(&mut *$tx)
+            .await?;
         }
         for (position, author) in $write.authors.iter().enumerate() {
             let author_id = resolve_name!($tx, "authors", author, $now);
@@ -378,7 +381,7 @@ impl Store {
         self.attached_names(
             "SELECT l.article_id, t.name, t.slug FROM article_tags l JOIN tags t ON t.id = l.tag_id \
              WHERE l.article_id IN (",
-            ") ORDER BY t.name",
+            ") ORDER BY l.position, t.name",
             article_ids,
         )
         .await
