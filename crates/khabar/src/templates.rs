@@ -19,6 +19,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("error.html", include_str!("../templates/error.html")),
     ("admin/base.html", include_str!("../templates/admin/base.html")),
     ("admin/macros.html", include_str!("../templates/admin/macros.html")),
+    ("admin/head.html", include_str!("../templates/admin/head.html")),
     ("admin/bare.html", include_str!("../templates/admin/bare.html")),
     ("admin/login.html", include_str!("../templates/admin/login.html")),
     ("admin/dashboard.html", include_str!("../templates/admin/dashboard.html")),

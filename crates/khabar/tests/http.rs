@@ -262,16 +262,7 @@ async fn admin_api_publishes_updates_and_deletes(backend: Backend) {
     let section_page = app.get(&format!("/section/{}", khabar::web::encode_path_segment("محليات"))).await;
     assert_eq!(section_page.status(), 200, "section created on the fly");
 
-    let fetched: Value = app
-        .client
-        .get(app.url(&format!("/api/admin/articles/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fetched: Value = app.admin_article(&token, id).await;
     assert_eq!(fetched["status"], "published");
     assert_eq!(fetched["tags"].as_array().unwrap().len(), 2);
     assert!(fetched["body_markdown"].as_str().unwrap().contains("**أولى**"));
@@ -437,16 +428,7 @@ async fn search_engines_get_the_seo_description_when_there_is_one() {
     let page = app.get(&path).await.text().await.unwrap();
     assert!(page.contains("<meta name=\"description\" content=\"وصف مخصص لمحركات البحث\">"), "{page}");
     let id = created["id"].as_i64().unwrap();
-    let stored: Value = app
-        .client
-        .get(app.url(&format!("/api/admin/articles/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stored: Value = app.admin_article(&token, id).await;
     assert_eq!(stored["social_image"], "/media/share.jpg");
     let mut bad = article.clone();
     bad["social_image"] = json!("javascript:alert(1)");

@@ -1,5 +1,8 @@
 //! Login throttling. Three limits, each over the last hour:
-//! - one browser guessing one account waits longer after each failure;
+//! - guessing one account from one address waits longer after each failure;
+//!   failures from untrusted browsers and from trusted ones are counted apart,
+//!   so a colleague's (or an attacker's) typos behind the same office address
+//!   do not slow down a browser that logged in to the account before;
 //! - one client address may fail at most `CLIENT_LIMIT` times, whatever the accounts;
 //! - one account may see at most `ACCOUNT_LIMIT` failures from untrusted browsers;
 //!   browsers that logged in to it before are exempt, so an attacker's
@@ -42,14 +45,17 @@ impl Store {
         let since = now - WINDOW_SECONDS;
         let (pair_failures, last_pair_failure, client_failures, account_failures): (i64, Option<i64>, i64, i64) = with_pool!(self, pool => sqlx::query_as(
                 "SELECT \
-                 (SELECT COUNT(*) FROM login_attempts WHERE email = $1 AND client_hash = $2 AND NOT succeeded AND attempted_at > $3), \
-                 (SELECT MAX(attempted_at) FROM login_attempts WHERE email = $1 AND client_hash = $2 AND NOT succeeded AND attempted_at > $3), \
+                 (SELECT COUNT(*) FROM login_attempts WHERE email = $1 AND client_hash = $2 AND trusted = $4 \
+                  AND NOT succeeded AND attempted_at > $3), \
+                 (SELECT MAX(attempted_at) FROM login_attempts WHERE email = $1 AND client_hash = $2 AND trusted = $4 \
+                  AND NOT succeeded AND attempted_at > $3), \
                  (SELECT COUNT(*) FROM login_attempts WHERE client_hash = $2 AND NOT succeeded AND attempted_at > $3), \
                  (SELECT COUNT(*) FROM login_attempts WHERE email = $1 AND NOT trusted AND NOT succeeded AND attempted_at > $3)",
             )
             .bind(email)
             .bind(client_hash)
             .bind(since)
+            .bind(trusted)
             .fetch_one(pool)
             .await)?;
         if !trusted && (client_failures >= CLIENT_LIMIT || account_failures >= ACCOUNT_LIMIT) {

@@ -114,7 +114,8 @@ pub async fn upload(State(state): State<AppState>, staff: Staff, mut form: Multi
     let now = now_seconds();
     let month = state.locale().zoned(now).strftime("%Y/%m").to_string();
     let name = crate::accounts::sessions::random_token();
-    let path = format!("{UPLOADS_URL}{month}/{}.{}", &name[..20], cleaned.extension);
+    let short_name: String = name.chars().take(20).collect();
+    let path = format!("{UPLOADS_URL}{month}/{short_name}.{}", cleaned.extension);
     let target = file_for(&state.data_dir, &path).ok_or_else(|| AppError::Internal("bad media path".into()))?;
     let bytes = cleaned.bytes;
     let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);

@@ -114,6 +114,12 @@ impl TestApp {
         self.client.post(self.url("/api/admin/articles")).bearer_auth(token).json(body).send().await.expect("request")
     }
 
+    /// `GET /api/admin/articles/{id}` as JSON.
+    pub async fn admin_article(&self, token: &str, id: i64) -> serde_json::Value {
+        let response = self.client.get(self.url(&format!("/api/admin/articles/{id}"))).bearer_auth(token).send().await;
+        response.expect("request").json().await.expect("json")
+    }
+
     pub async fn token(&self) -> String {
         self.state.store.create_api_token("tests").await.expect("token")
     }
