@@ -53,6 +53,8 @@ pub enum StartError {
     DataDir(String),
     #[error(transparent)]
     Mail(#[from] crate::mail::MailError),
+    #[error(transparent)]
+    Newsletter(#[from] crate::newsletter::NewsletterError),
 }
 
 /// Cloned for every request by axum, so it is one reference count.
@@ -77,6 +79,7 @@ pub struct Services {
     pub pages: Arc<PageCache>,
     pub reads: Arc<ReadCounter>,
     pub mailer: Arc<crate::mail::Mailer>,
+    pub newsletter: Arc<crate::newsletter::Newsletter>,
     settings: std::sync::RwLock<Arc<SiteSettings>>,
     /// Woken when an upload waits for its responsive copies.
     pub media_waiting: tokio::sync::Notify,
@@ -95,7 +98,8 @@ pub struct SiteView {
 impl AppState {
     pub async fn new(config: Config, data_dir: &Path, store: Store) -> Result<Self, StartError> {
         let settings = store.site_settings().await?;
-        let mailer = Arc::new(crate::mail::Mailer::new(config.smtp_url.as_deref(), &config.mail_from)?);
+        let mailer = Arc::new(crate::mail::Mailer::new(&config, data_dir)?);
+        let newsletter = Arc::new(crate::newsletter::Newsletter::new(&config, data_dir, &store).await?);
         let theme_dir = config.theme_dir.as_deref();
         let assets = Arc::new(StaticAssets::load(theme_dir).map_err(StartError::Theme)?);
         let templates = Arc::new(Templates::load(theme_dir, Arc::clone(&assets))?);
@@ -110,6 +114,7 @@ impl AppState {
             locale: std::sync::RwLock::new(locale),
             reads: Arc::new(ReadCounter::default()),
             mailer,
+            newsletter,
             settings: std::sync::RwLock::new(Arc::new(settings)),
             media_waiting: tokio::sync::Notify::new(),
         })))
@@ -190,6 +195,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::sections::router())
         .merge(crate::articles::router())
+        .merge(crate::newsletter::router())
         .merge(crate::admin::router(state.clone()))
         .route("/healthz", get(healthz))
         .route("/static/{fingerprint}/{*name}", get(crate::assets::serve_static))

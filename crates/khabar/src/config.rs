@@ -8,6 +8,17 @@ use serde::{Deserialize, Serialize};
 
 pub const CONFIG_FILE: &str = "khabar.toml";
 
+/// Keys without a default, which the environment may still set.
+const OPTIONAL_KEYS: &[&str] = &[
+    "theme_dir",
+    "database_url",
+    "smtp_url",
+    "dkim_selector",
+    "dkim_domain",
+    "dkim_private_key_file",
+    "list_unsubscribe_mailto",
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
@@ -45,6 +56,25 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender of every email.
     pub mail_from: String,
+    /// DKIM signing: the selector and domain published in DNS, and the private key
+    /// (an RSA key in PKCS#1 PEM, or a base64 Ed25519 seed), relative to the data folder.
+    pub dkim_selector: Option<String>,
+    pub dkim_domain: Option<String>,
+    pub dkim_private_key_file: Option<PathBuf>,
+    /// "rsa" (every receiver checks it) or "ed25519".
+    pub dkim_algorithm: String,
+    /// An address that unsubscribes whoever writes to it, offered in List-Unsubscribe beside the link.
+    pub list_unsubscribe_mailto: Option<String>,
+    /// Local time ("HH:MM", in the site's time zone) of the daily digest; empty for none.
+    pub newsletter_digest_time: String,
+    /// SMTP connections used at once by a newsletter send.
+    pub newsletter_concurrency: u32,
+    /// Messages per second at most (0: as fast as the relay accepts).
+    pub newsletter_rate: u32,
+    /// Permanent delivery failures after which an address is no longer mailed.
+    pub newsletter_bounce_limit: u32,
+    /// Ask a small arithmetic question (in Arabic words) before accepting a signup.
+    pub newsletter_challenge: bool,
 }
 
 impl Default for Config {
@@ -61,6 +91,16 @@ impl Default for Config {
             database_url: None,
             smtp_url: None,
             mail_from: "خبر <newsroom@localhost>".to_owned(),
+            dkim_selector: None,
+            dkim_domain: None,
+            dkim_private_key_file: None,
+            dkim_algorithm: "rsa".to_owned(),
+            list_unsubscribe_mailto: None,
+            newsletter_digest_time: "07:00".to_owned(),
+            newsletter_concurrency: 8,
+            newsletter_rate: 0,
+            newsletter_bounce_limit: 3,
+            newsletter_challenge: false,
         }
     }
 }
@@ -90,8 +130,7 @@ impl Config {
             };
             let key = key.to_ascii_lowercase();
             // Only keys the file could hold: other KHABAR_ variables belong to other concerns.
-            let is_known =
-                known_keys.contains_key(&key) || key == "theme_dir" || key == "database_url" || key == "smtp_url";
+            let is_known = known_keys.contains_key(&key) || OPTIONAL_KEYS.contains(&key.as_str());
             if !is_known {
                 continue;
             }
@@ -101,6 +140,11 @@ impl Config {
                     .parse::<i64>()
                     .map(toml::Value::Integer)
                     .map_err(|_| ConfigError::Invalid(format!("{name} must be a whole number, got '{value}'")))?,
+                Some(toml::Value::Boolean(_)) => match value.trim() {
+                    "true" | "1" | "yes" => toml::Value::Boolean(true),
+                    "false" | "0" | "no" => toml::Value::Boolean(false),
+                    _ => return Err(ConfigError::Invalid(format!("{name} must be true or false, got '{value}'"))),
+                },
                 _ => toml::Value::String(value),
             };
             table.insert(key, typed);
@@ -117,6 +161,31 @@ impl Config {
         self.digit_style()?;
         if self.page_size == 0 || self.page_size > 100 {
             return Err(ConfigError::Invalid("page_size must be between 1 and 100".to_owned()));
+        }
+        if !self.newsletter_digest_time.is_empty() && self.digest_time().is_none() {
+            return Err(ConfigError::Invalid(format!(
+                "newsletter_digest_time must be HH:MM (24-hour) or empty, got '{}'",
+                self.newsletter_digest_time
+            )));
+        }
+        if self.newsletter_concurrency == 0 || self.newsletter_concurrency > 256 {
+            return Err(ConfigError::Invalid("newsletter_concurrency must be between 1 and 256".to_owned()));
+        }
+        if self.newsletter_bounce_limit == 0 {
+            return Err(ConfigError::Invalid("newsletter_bounce_limit must be at least 1".to_owned()));
+        }
+        if self.dkim_algorithm != "rsa" && self.dkim_algorithm != "ed25519" {
+            return Err(ConfigError::Invalid(format!(
+                "dkim_algorithm must be 'rsa' or 'ed25519', got '{}'",
+                self.dkim_algorithm
+            )));
+        }
+        let dkim_parts =
+            [self.dkim_selector.is_some(), self.dkim_domain.is_some(), self.dkim_private_key_file.is_some()];
+        if dkim_parts.iter().any(|set| *set) && !dkim_parts.iter().all(|set| *set) {
+            return Err(ConfigError::Invalid(
+                "DKIM needs all three of dkim_selector, dkim_domain and dkim_private_key_file".to_owned(),
+            ));
         }
         if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
             return Err(ConfigError::Invalid(format!(
@@ -136,6 +205,14 @@ impl Config {
         self.digits
             .parse::<DigitStyle>()
             .map_err(|_| ConfigError::Invalid(format!("digits must be 'latin' or 'arabic', got '{}'", self.digits)))
+    }
+
+    /// The daily digest's local hour and minute, when there is one.
+    pub fn digest_time(&self) -> Option<(i8, i8)> {
+        let (hour, minute) = self.newsletter_digest_time.trim().split_once(':')?;
+        let hour: i8 = hour.parse().ok()?;
+        let minute: i8 = minute.parse().ok()?;
+        ((0..24).contains(&hour) && (0..60).contains(&minute)).then_some((hour, minute))
     }
 
     /// The base URL without a trailing slash, ready to prefix paths.

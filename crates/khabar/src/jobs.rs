@@ -1,6 +1,6 @@
-//! Work the server does by itself, on a timer: writing counted reads and
+//! Work the server does by itself, on a timer: writing counted reads,
 //! noticing scheduled articles whose time has come (their pages must change
-//! even though nobody edited anything).
+//! even though nobody edited anything), and the newsletter's digest and sends.
 
 use std::time::Duration;
 
@@ -13,14 +13,18 @@ const TICK: Duration = Duration::from_secs(5);
 
 pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let mut last_check = now_seconds();
+    let mut sends = tokio::task::JoinSet::new();
     let mut interval = tokio::time::interval(TICK);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = interval.tick() => {}
             _ = state.media_waiting.notified() => {}
+            _ = state.newsletter.wake.notified() => {}
             _ = shutdown.changed() => break,
         }
+        while sends.try_join_next().is_some() {}
+        crate::newsletter::tick(&state, &mut sends, &shutdown).await;
         match crate::media::make_pending_variants(&state).await {
             Ok(true) => state.content_changed(),
             Ok(false) => {}
@@ -43,4 +47,7 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     if let Err(error) = state.reads.flush(&state.store, now_seconds()).await {
         tracing::warn!(%error, "could not record the last reads before stopping");
     }
+    // Sends stop taking recipients at shutdown; the messages in flight are
+    // finished and recorded, so nobody gets them twice after the restart.
+    while sends.join_next().await.is_some() {}
 }

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod locale;
 pub mod mail;
 pub mod media;
+pub mod newsletter;
 pub mod sections;
 pub mod server;
 pub mod settings;

@@ -38,6 +38,23 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("email/password_reset.txt", include_str!("../templates/email/password_reset.txt")),
     ("email/password_reset.html", include_str!("../templates/email/password_reset.html")),
     ("follow_icons.html", include_str!("../templates/follow_icons.html")),
+    ("newsletter.html", include_str!("../templates/newsletter.html")),
+    ("admin/newsletter.html", include_str!("../templates/admin/newsletter.html")),
+    ("admin/newsletter_import.html", include_str!("../templates/admin/newsletter_import.html")),
+    ("admin/newsletter_sends.html", include_str!("../templates/admin/newsletter_sends.html")),
+    ("admin/newsletter_send.html", include_str!("../templates/admin/newsletter_send.html")),
+    ("email/newsletter_confirm.subject", include_str!("../templates/email/newsletter_confirm.subject")),
+    ("email/newsletter_confirm.txt", include_str!("../templates/email/newsletter_confirm.txt")),
+    ("email/newsletter_confirm.html", include_str!("../templates/email/newsletter_confirm.html")),
+    ("email/newsletter_already.subject", include_str!("../templates/email/newsletter_already.subject")),
+    ("email/newsletter_already.txt", include_str!("../templates/email/newsletter_already.txt")),
+    ("email/newsletter_already.html", include_str!("../templates/email/newsletter_already.html")),
+    ("email/newsletter_digest.subject", include_str!("../templates/email/newsletter_digest.subject")),
+    ("email/newsletter_digest.txt", include_str!("../templates/email/newsletter_digest.txt")),
+    ("email/newsletter_digest.html", include_str!("../templates/email/newsletter_digest.html")),
+    ("email/newsletter_alert.subject", include_str!("../templates/email/newsletter_alert.subject")),
+    ("email/newsletter_alert.txt", include_str!("../templates/email/newsletter_alert.txt")),
+    ("email/newsletter_alert.html", include_str!("../templates/email/newsletter_alert.html")),
 ];
 
 #[derive(Debug, thiserror::Error)]

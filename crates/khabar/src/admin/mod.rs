@@ -61,6 +61,19 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/admin/settings",
             get(crate::settings::admin::settings_page).post(crate::settings::admin::save_settings),
         )
+        .route("/admin/newsletter", get(crate::newsletter::admin::subscribers))
+        .route("/admin/newsletter/subscribers/{id}/erase", post(crate::newsletter::admin::erase))
+        .route(
+            "/admin/newsletter/import",
+            post(crate::newsletter::admin::import)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::newsletter::admin::MAX_IMPORT_BYTES)),
+        )
+        .route("/admin/newsletter/export.csv", get(crate::newsletter::admin::export))
+        .route("/admin/newsletter/sends", get(crate::newsletter::admin::sends))
+        .route("/admin/newsletter/sends/{id}", get(crate::newsletter::admin::send_details))
+        .route("/admin/newsletter/sends/{id}/cancel", post(crate::newsletter::admin::cancel))
+        .route("/admin/newsletter/alert", post(crate::newsletter::admin::send_alert))
+        .route("/admin/newsletter/digest", post(crate::newsletter::admin::send_digest_now))
         .layer(middleware::from_fn_with_state(state, guard_admin_requests))
 }
 
@@ -85,7 +98,7 @@ fn host_of(url: &str) -> Option<&str> {
 
 /// The Origin (or, lacking it, Fetch Metadata) must name this site: the
 /// configured base URL's host, or the Host the request was sent to.
-fn same_origin(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+pub fn same_origin(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
     let request_host = headers.get(header::HOST).and_then(|value| value.to_str().ok());
     let base = state.base_url();
     let site_host = host_of(&base);

@@ -541,6 +541,41 @@ impl Store {
         Ok(())
     }
 
+    /// Visible articles published in (after, until], newest first: what a digest covers.
+    pub async fn published_in(&self, after: i64, until: i64, limit: i64) -> Result<Vec<ArticleCard>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            card_columns!(),
+            " FROM articles a JOIN sections s ON s.id = a.section_id WHERE ",
+            visible!("$2"),
+            " AND a.published_at > $1 ORDER BY a.published_at DESC, a.id DESC LIMIT $3"
+        );
+        let cards = with_pool!(self, pool => sqlx::query_as::<_, ArticleCard>(SQL)
+            .bind(after)
+            .bind(until)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        Ok(cards)
+    }
+
+    /// One visible article as a card.
+    pub async fn visible_card(&self, id: i64, now: i64) -> Result<Option<ArticleCard>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            card_columns!(),
+            " FROM articles a JOIN sections s ON s.id = a.section_id WHERE ",
+            visible!("$2"),
+            " AND a.id = $1"
+        );
+        let card = with_pool!(self, pool => sqlx::query_as::<_, ArticleCard>(SQL)
+            .bind(id)
+            .bind(now)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(card)
+    }
+
     /// Whether any article became visible in (after, until]: scheduled publication.
     pub async fn published_between(&self, after: i64, until: i64) -> Result<bool, StoreError> {
         let count: i64 = with_pool!(self, pool => sqlx::query_scalar(

@@ -2,6 +2,7 @@
 
 mod admin;
 mod demo;
+mod newsletter;
 mod serve;
 mod token;
 
@@ -28,6 +29,9 @@ pub enum Action {
     /// Manage newsroom staff accounts.
     #[command(subcommand)]
     Admin(admin::Action),
+    /// The mailing list: import subscribers, send the digest now.
+    #[command(subcommand)]
+    Newsletter(newsletter::Action),
 }
 
 /// Where a site lives and which database it uses.
@@ -63,6 +67,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Action::Serve(options) => serve::run(options).await,
         Action::Token(action) => token::run(action).await,
         Action::Admin(action) => admin::run(action).await,
+        Action::Newsletter(action) => newsletter::run(action).await,
     }
 }
 

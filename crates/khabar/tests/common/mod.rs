@@ -284,3 +284,138 @@ impl SmtpSink {
         self.messages.lock().expect("messages").len()
     }
 }
+
+/// A real SMTP server in its own process: aiosmtpd (Debian's python3-aiosmtpd,
+/// which `scripts/test` installs) running `tests/support/smtp_sink.py`.
+/// Every message it accepts is a file in `dir`, byte for byte.
+pub struct RealSmtp {
+    pub url: String,
+    pub port: u16,
+    pub dir: TempDir,
+    child: std::process::Child,
+}
+
+pub const PYTHON: &str = "/usr/bin/python3";
+
+pub fn support_file(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support").join(name)
+}
+
+impl RealSmtp {
+    /// Starts the server; `options` are smtp_sink.py's (`--hold-after N`, `--reject-rcpt-regex R`…).
+    pub fn start(options: &[&str]) -> RealSmtp {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().expect("mail dir");
+        let mut child = std::process::Command::new(PYTHON)
+            .arg(support_file("smtp_sink.py"))
+            .arg("--dir")
+            .arg(dir.path())
+            .args(["--port", "0"])
+            .args(options)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("start /usr/bin/python3 (install python3-aiosmtpd: scripts/test does)");
+        let stdout = child.stdout.take().expect("sink stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("sink says where it listens");
+        let port: u16 = line
+            .trim()
+            .strip_prefix("LISTENING ")
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| panic!("the SMTP sink did not start (is python3-aiosmtpd installed?): {line:?}"));
+        RealSmtp { url: format!("smtp://127.0.0.1:{port}"), port, dir, child }
+    }
+
+    /// The messages received so far, in the order received.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(self.dir.path())
+            .expect("read mail dir")
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|extension| extension == "eml"))
+            .collect();
+        names.sort();
+        names.iter().map(|path| std::fs::read(path).expect("read message")).collect()
+    }
+
+    pub fn files(&self) -> Vec<std::path::PathBuf> {
+        let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(self.dir.path())
+            .expect("read mail dir")
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|extension| extension == "eml"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    pub fn count(&self) -> usize {
+        self.files().len()
+    }
+
+    /// Waits (at most `seconds`) until `count` messages arrived.
+    pub async fn wait_for(&self, count: usize, seconds: u64) -> Vec<Vec<u8>> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        loop {
+            let messages = self.messages();
+            if messages.len() >= count {
+                return messages;
+            }
+            assert!(std::time::Instant::now() < deadline, "expected {count} emails, got {}", messages.len());
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// True once the server holds a transaction back (`--hold-after`).
+    pub fn holding(&self) -> bool {
+        self.dir.path().join("HOLDING").exists()
+    }
+}
+
+impl Drop for RealSmtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One received email, parsed.
+pub struct Email {
+    pub raw: Vec<u8>,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Email {
+    pub fn parse(raw: &[u8]) -> Email {
+        let message = mail_parser::MessageParser::default().parse(raw).expect("a parsable email");
+        let to =
+            message.to().and_then(|to| to.first()).and_then(|address| address.address()).unwrap_or_default().to_owned();
+        Email {
+            raw: raw.to_vec(),
+            to,
+            subject: message.subject().unwrap_or_default().to_owned(),
+            text: message.body_text(0).map(|text| text.into_owned()).unwrap_or_default(),
+            html: message.body_html(0).map(|html| html.into_owned()).unwrap_or_default(),
+        }
+    }
+
+    /// The raw value of a header, unfolded.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let text = String::from_utf8_lossy(&self.raw);
+        let head = text.split("\r\n\r\n").next().unwrap_or("");
+        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+        let prefix = format!("{}:", name.to_ascii_lowercase());
+        unfolded
+            .split("\r\n")
+            .find(|line| line.to_ascii_lowercase().starts_with(&prefix))
+            .map(|line| line[prefix.len()..].trim().to_owned())
+    }
+
+    /// The first link in the plain text that starts with `prefix`.
+    pub fn link(&self, prefix: &str) -> String {
+        let start = self.text.find(prefix).unwrap_or_else(|| panic!("no link {prefix} in:\n{}", self.text));
+        self.text[start..].split_whitespace().next().unwrap_or_default().to_owned()
+    }
+}
