@@ -51,8 +51,9 @@ pub struct Config {
     pub theme_dir: Option<PathBuf>,
     /// A `postgres://` URL to keep the site's data in PostgreSQL instead of `khabar.db`.
     pub database_url: Option<String>,
-    /// Where mail is sent: `smtp://host:port` (STARTTLS when offered, `?tls=required` to insist)
-    /// or `smtps://user:pass@host:465`. Without it, mail is logged and not sent.
+    /// Where mail is sent: `smtp://host:port` (plain, e.g. a local relay), `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS; `?tls=opportunistic` when offered) or `smtps://user:pass@host:465`. Without it, mail is
+    /// logged and not sent.
     pub smtp_url: Option<String>,
     /// The sender of every email.
     pub mail_from: String,

@@ -5,6 +5,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let command = khabar::cli::Command::parse();
     khabar::cli::init_logging();
+    command.yield_to_readers();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

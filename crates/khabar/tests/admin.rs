@@ -743,6 +743,11 @@ async fn every_admin_route_checks_the_role() {
     let author = app.store().authors(khabar::store::now_seconds()).await.unwrap()[0].id;
     let media = app.store().add_media("/media/uploads/x.jpg", 10, 10, 10, "", "", "", None, 0).await.unwrap();
     let staff_id = app.store().staff_by_email("contributor@example.com").await.unwrap().unwrap().id;
+    let csv = "email,name\nreader@example.com,قارئ\n";
+    khabar::newsletter::import::import_csv(app.store(), csv.as_bytes(), true, 1, |_| {}).await.unwrap();
+    let subscriber = app.store().subscriber_by_email("reader@example.com").await.unwrap().unwrap().id;
+    let (send, _) =
+        khabar::newsletter::issues::create_digest(&app.state, "digest-roles", "tests").await.unwrap().unwrap();
 
     let routes: Vec<Route> = vec![
         ("GET", "/admin".into(), vec![], [L, A, A, A, A]),
@@ -773,6 +778,16 @@ async fn every_admin_route_checks_the_role() {
         ("POST", "/admin/staff".into(), vec![("name", "")], [L, D, D, D, A]),
         ("POST", format!("/admin/staff/{staff_id}"), vec![("role", "nonsense")], [L, D, D, D, A]),
         ("POST", "/admin/settings".into(), vec![("follow.x", "not a link")], [L, D, D, D, A]),
+        ("GET", "/admin/newsletter".into(), vec![], [L, D, D, D, A]),
+        ("GET", "/admin/newsletter?q=reader&status=confirmed".into(), vec![], [L, D, D, D, A]),
+        ("GET", "/admin/newsletter/export.csv".into(), vec![], [L, D, D, D, A]),
+        ("POST", "/admin/newsletter/import".into(), vec![("mode", "confirmed")], [L, D, D, D, A]),
+        ("GET", "/admin/newsletter/sends".into(), vec![], [L, D, D, A, A]),
+        ("GET", format!("/admin/newsletter/sends/{send}"), vec![], [L, D, D, A, A]),
+        ("POST", "/admin/newsletter/alert".into(), vec![("article_id", "")], [L, D, D, A, A]),
+        ("POST", "/admin/newsletter/digest".into(), vec![], [L, D, D, A, A]),
+        ("POST", format!("/admin/newsletter/sends/{send}/cancel"), vec![], [L, D, D, A, A]),
+        ("POST", format!("/admin/newsletter/subscribers/{subscriber}/erase"), vec![], [L, D, D, D, A]),
     ];
     let mut anonymous = Browser::new(&app);
     let mut browsers = Vec::new();
@@ -1019,5 +1034,94 @@ async fn a_forgotten_password_is_reset_by_a_single_use_emailed_link() {
     }
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(smtp.count(), khabar::accounts::resets::RESETS_PER_HOUR as usize);
+    app.stop().await;
+}
+
+async fn import_subscribers(browser: &mut Browser<'_>, csv: &str, mode: &str) -> reqwest::Response {
+    let csrf = browser.hidden("/admin/newsletter", "csrf").await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf)
+        .text("mode", mode.to_owned())
+        .part("file", reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("list.csv"));
+    let response = browser
+        .app
+        .client
+        .post(browser.app.url("/admin/newsletter/import"))
+        .header(header::COOKIE, browser.cookie_header())
+        .header(header::ORIGIN, &browser.app.base)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    browser.keep_cookies(&response);
+    response
+}
+
+/// The admin's subscriber desk: import with a line-by-line report, counts,
+/// search, export, erase; confirmation requests for an unconfirmed import go
+/// out through the real SMTP server.
+#[tokio::test]
+async fn admins_import_search_export_and_erase_subscribers() {
+    let smtp = common::RealSmtp::start(&[]);
+    let app = TestApp::builder()
+        .demo()
+        .config("smtp_url", &format!("\"{}\"", smtp.url))
+        .config("newsletter_digest_time", "\"\"")
+        .start()
+        .await
+        .unwrap();
+    add_staff(&app, "admin@example.com", "مديرة الموقع", Role::Admin).await;
+    let mut admin = logged_in(&app, "admin@example.com").await;
+
+    let csv = "email,name\nsalma@example.com,سلمى\nSALMA@example.com,سلمى مكررة\nnot-an-email,خطأ\nbad@example.com,\"سطر\nجديد\"\nomar@مثال.إختبار,\n";
+    let report = import_subscribers(&mut admin, csv, "confirmed").await;
+    assert_eq!(report.status(), 200);
+    let page = report.text().await.unwrap();
+    assert!(page.contains("<strong>2</strong> أُضيف"), "two added");
+    assert!(page.contains("<strong>1</strong> موجود من قبل"), "the repeated address");
+    assert!(page.contains("<strong>2</strong> رُفض"), "two refused");
+    assert!(page.contains("not-an-email") && page.contains("علامة @"), "the refusal says which line and why");
+    let omar = app.store().find_subscribers("omar@xn--", None, None, 5).await.unwrap();
+    assert_eq!(omar.len(), 1, "Arabic domain stored as punycode");
+    assert_eq!(omar[0].name, "omar", "a missing name becomes the part before @");
+
+    // An unconfirmed import asks each new address to confirm; existing ones are left alone.
+    let pending =
+        import_subscribers(&mut admin, "email,name\nnew@example.com,جديد\nsalma@example.com,سلمى\n", "pending").await;
+    assert_eq!(pending.status(), 200);
+    let requests = smtp.wait_for(1, 30).await;
+    let request = common::Email::parse(&requests[0]);
+    assert_eq!(request.to, "new@example.com");
+    assert!(request.text.contains("/newsletter/confirm/"));
+    assert_eq!(app.store().subscriber_by_email("salma@example.com").await.unwrap().unwrap().status, "confirmed");
+
+    let list = admin.get("/admin/newsletter").await.text().await.unwrap();
+    assert!(list.contains("<strong>2</strong> مؤكَّد"), "counts");
+    assert!(list.contains("<strong>1</strong> بانتظار التأكيد"));
+    let found = admin.get("/admin/newsletter?q=%D8%B3%D9%84%D9%85%D9%89").await.text().await.unwrap();
+    assert!(found.contains("salma@example.com") && !found.contains("new@example.com"), "search by Arabic name");
+
+    let export = admin.get("/admin/newsletter/export.csv").await;
+    assert_eq!(export.headers()[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    let exported = export.text().await.unwrap();
+    assert!(exported.starts_with("email,name,status"));
+    assert_eq!(exported.lines().count(), 1 + 3);
+    assert!(exported.contains("salma@example.com,سلمى,confirmed"));
+
+    // Erasing removes the person and their delivery rows; the log keeps only that it happened.
+    let salma = app.store().subscriber_by_email("salma@example.com").await.unwrap().unwrap();
+    let csrf = admin.hidden("/admin/newsletter", "csrf").await;
+    let erased = admin
+        .post(&format!("/admin/newsletter/subscribers/{}/erase", salma.id), &[("csrf", &csrf), ("sure", "on")])
+        .await;
+    assert_eq!(erased.status(), 303);
+    assert!(app.store().subscriber_by_email("salma@example.com").await.unwrap().is_none());
+    let activity = admin.get("/admin/activity").await.text().await.unwrap();
+    assert!(activity.contains("newsletter.erase") || activity.contains(&format!("#{}", salma.id)));
+    assert!(!activity.contains("salma@example.com"));
+    let forged =
+        admin.post(&format!("/admin/newsletter/subscribers/{}/erase", omar[0].id), &[("csrf", "forged")]).await;
+    assert_eq!(forged.status(), 403);
+    assert!(app.store().subscriber(omar[0].id).await.unwrap().is_some());
     app.stop().await;
 }

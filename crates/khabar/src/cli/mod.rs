@@ -61,6 +61,24 @@ pub enum CliError {
     Usage(String),
 }
 
+impl Command {
+    /// Bulk work from the shell (sending a newsletter, importing a list)
+    /// runs at a lower CPU priority, so a server on the same machine keeps
+    /// answering readers first. Called before the runtime's threads exist,
+    /// which inherit it.
+    pub fn yield_to_readers(&self) {
+        if matches!(self.action, Action::Newsletter(_)) {
+            #[cfg(unix)]
+            if let Err(error) = rustix::process::setpriority_process(None, BULK_NICENESS) {
+                tracing::debug!(%error, "could not lower the CPU priority");
+            }
+        }
+    }
+}
+
+/// Niceness of bulk shell commands: below interactive work, above idle.
+const BULK_NICENESS: i32 = 10;
+
 pub async fn run(command: Command) -> Result<(), CliError> {
     match command.action {
         Action::Demo(options) => demo::run(options).await,

@@ -92,7 +92,7 @@ pub async fn run(action: Action) -> Result<(), CliError> {
             site::require_site(&options.data)?;
             let (config, store) = site::open(&options.data, options.database.as_deref()).await?;
             let state = AppState::new(config, &options.data, store.clone()).await?;
-            let transport = state.newsletter.transport().map_err(|error| CliError::Usage(error.to_string()))?;
+            let relay = state.newsletter.relay().map_err(|error| CliError::Usage(error.to_string()))?;
             let key = format!("digest-now-{}", now_seconds());
             let created = crate::newsletter::issues::create_digest(&state, &key, "shell")
                 .await
@@ -120,7 +120,7 @@ pub async fn run(action: Action) -> Result<(), CliError> {
                 &state,
                 send_id,
                 &holder,
-                transport,
+                relay,
                 stop_receiver,
                 Some(Arc::new(move |count| counter.inc(count))),
             )

@@ -3,7 +3,7 @@
 //! on demand, their progress) are for editors and admins.
 
 use axum::body::Body;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -118,8 +118,12 @@ pub async fn erase(
     Ok(see_other("/admin/newsletter?erased=1"))
 }
 
-pub async fn import(State(state): State<AppState>, staff: Staff, mut form: Multipart) -> Result<Response, AppError> {
+pub async fn import(State(state): State<AppState>, staff: Staff, request: Request) -> Result<Response, AppError> {
+    // The role is checked before the upload is read: others are refused without parsing it.
     staff.require(staff.role().manages_site())?;
+    let mut form = Multipart::from_request(request, &state)
+        .await
+        .map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
     let (mut csrf, mut mode, mut file) = (String::new(), String::new(), None);
     while let Some(field) = form.next_field().await.map_err(|error| AppError::BadRequest(error.body_text()))? {
         let name = field.name().unwrap_or_default().to_owned();
@@ -334,7 +338,7 @@ pub async fn send_alert(
 ) -> Result<Response, AppError> {
     staff.require(staff.role().edits_all_articles())?;
     staff.check_csrf(&form.csrf)?;
-    state.newsletter.transport()?;
+    state.newsletter.relay()?;
     let article_id = form
         .article_id
         .trim()
@@ -357,7 +361,7 @@ pub async fn send_digest_now(
 ) -> Result<Response, AppError> {
     staff.require(staff.role().edits_all_articles())?;
     staff.check_csrf(&form.csrf)?;
-    state.newsletter.transport()?;
+    state.newsletter.relay()?;
     match create_digest(&state, &format!("digest-now-{}", now_seconds()), staff.name()).await? {
         Some((send_id, _)) => {
             staff.audit(&state, "newsletter.digest", "").await;

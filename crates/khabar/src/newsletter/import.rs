@@ -170,6 +170,16 @@ fn iso(seconds: Option<i64>) -> String {
     seconds.and_then(|seconds| jiff::Timestamp::from_second(seconds).ok()).map(|at| at.to_string()).unwrap_or_default()
 }
 
+/// A cell a spreadsheet would run as a formula gets a leading apostrophe:
+/// names are typed by readers, and an export is opened by staff.
+fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
 /// One page of the export, as CSV text (with the header when `first`).
 pub fn export_rows(rows: &[SubscriberRow], first: bool) -> Result<Vec<u8>, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
@@ -179,7 +189,7 @@ pub fn export_rows(rows: &[SubscriberRow], first: bool) -> Result<Vec<u8>, csv::
     for row in rows {
         writer.write_record([
             row.email.as_str(),
-            row.name.as_str(),
+            &inert(&row.name),
             row.status.as_str(),
             if row.wants_digest { "yes" } else { "no" },
             if row.wants_alerts { "yes" } else { "no" },
@@ -191,4 +201,31 @@ pub fn export_rows(rows: &[SubscriberRow], first: bool) -> Result<Vec<u8>, csv::
         ])?;
     }
     writer.into_inner().map_err(|error| csv::Error::from(error.into_error()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exported_names_cannot_run_as_spreadsheet_formulas() {
+        let row = SubscriberRow {
+            id: 1,
+            email: "a@example.com".to_owned(),
+            name: "=HYPERLINK(\"http://evil\")".to_owned(),
+            status: "confirmed".to_owned(),
+            wants_digest: true,
+            wants_alerts: false,
+            link_key: String::new(),
+            source: "form".to_owned(),
+            bounces: 0,
+            created_at: 0,
+            confirmed_at: None,
+            unsubscribed_at: None,
+        };
+        let csv = String::from_utf8(export_rows(&[row], true).unwrap()).unwrap();
+        assert!(csv.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""), "{csv}");
+        assert!(csv.starts_with("email,name,status,digest,alerts"));
+    }
 }

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod import;
 pub mod issues;
 pub mod links;
+pub mod relay;
 pub mod sender;
 pub mod signup;
 pub mod store;
@@ -23,7 +24,6 @@ use tokio::task::JoinSet;
 
 use crate::app::AppState;
 use crate::config::Config;
-use crate::mail::Transport;
 use crate::store::{now_seconds, Store, StoreError};
 use links::Signer;
 use sender::{Ending, Running, LEASE_SECONDS};
@@ -95,7 +95,7 @@ pub struct Newsletter {
     /// Woken when a send is created, so it starts without waiting for the tick.
     pub wake: Notify,
     pub limiter: SignupLimiter,
-    transport: Option<Arc<Transport>>,
+    relay: Option<Arc<relay::Relay>>,
     /// The last local date the scheduler made (or found) a digest for.
     digest_checked: std::sync::Mutex<Option<jiff::civil::Date>>,
 }
@@ -103,8 +103,11 @@ pub struct Newsletter {
 impl Newsletter {
     pub async fn new(config: &Config, data_dir: &Path, store: &Store) -> Result<Self, NewsletterError> {
         let secret = store.site_secret("newsletter", &links::new_secret()).await?;
-        let transport = match config.smtp_url.as_deref() {
-            Some(url) => Some(Arc::new(crate::mail::transport(url, config.newsletter_concurrency)?)),
+        let relay = match config.smtp_url.as_deref() {
+            Some(url) => {
+                let pooled = Arc::new(crate::mail::transport(url, config.newsletter_concurrency)?);
+                Some(Arc::new(relay::Relay::new(url, pooled)?))
+            }
             None => None,
         };
         Ok(Newsletter {
@@ -113,17 +116,17 @@ impl Newsletter {
             running: Running::default(),
             wake: Notify::new(),
             limiter: SignupLimiter::default(),
-            transport,
+            relay,
             digest_checked: std::sync::Mutex::new(None),
         })
     }
 
-    pub fn transport(&self) -> Result<Arc<Transport>, NewsletterError> {
-        self.transport.clone().ok_or(NewsletterError::NotConfigured)
+    pub fn relay(&self) -> Result<Arc<relay::Relay>, NewsletterError> {
+        self.relay.clone().ok_or(NewsletterError::NotConfigured)
     }
 
     pub fn can_send(&self) -> bool {
-        self.transport.is_some()
+        self.relay.is_some()
     }
 }
 
@@ -173,10 +176,10 @@ pub async fn tick(state: &AppState, sends: &mut JoinSet<()>, shutdown: &watch::R
         let state = state.clone();
         let stop = shutdown.clone();
         sends.spawn(async move {
-            let outcome = match state.newsletter.transport() {
-                Ok(transport) => {
+            let outcome = match state.newsletter.relay() {
+                Ok(relay) => {
                     let holder = state.newsletter.holder.clone();
-                    sender::deliver_to_the_end(&state, send_id, &holder, transport, stop, None).await
+                    sender::deliver_to_the_end(&state, send_id, &holder, relay, stop, None).await
                 }
                 Err(error) => Err(error),
             };

@@ -17,16 +17,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
-use lettre::{Address, AsyncTransport, Message};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::{Address, Message};
 use tokio::sync::{mpsc, oneshot, watch, Mutex};
 
 use super::links::{Purpose, CONFIRM_LINK_SECONDS};
+use super::relay::{Connection, Relay, RelayError};
 use super::store::{Delivery, Outcome, QueuedRecipient, SendKind, SendRow};
 use super::NewsletterError;
 use crate::app::AppState;
-use crate::mail::Transport;
 use crate::store::now_seconds;
 
 pub const LEASE_SECONDS: i64 = 30;
@@ -47,8 +47,8 @@ struct Issue {
     send_id: i64,
     kind: SendKind,
     subject: String,
-    text: String,
-    html: String,
+    text: Filled,
+    html: Filled,
     from: Mailbox,
     domain: String,
     base_url: String,
@@ -110,14 +110,66 @@ fn escape_html(text: &str) -> String {
     escaped
 }
 
-fn fill(template: &str, slots: &[(&str, &str)]) -> String {
-    let mut filled = template.to_owned();
-    for (slot, value) in slots {
-        if filled.contains(slot) {
-            filled = filled.replace(slot, value);
+/// The reader-specific slots of a template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Name,
+    Preferences,
+    Unsubscribe,
+    Confirm,
+}
+
+const SLOTS: [(&str, Slot); 4] = [
+    (NAME_SLOT, Slot::Name),
+    (PREFERENCES_SLOT, Slot::Preferences),
+    (UNSUBSCRIBE_SLOT, Slot::Unsubscribe),
+    (CONFIRM_SLOT, Slot::Confirm),
+];
+
+/// A rendered template cut at its slots once per send, so filling it for
+/// each reader is one pass and one allocation.
+struct Filled {
+    pieces: Vec<(String, Option<Slot>)>,
+}
+
+impl Filled {
+    fn new(template: &str) -> Filled {
+        let mut pieces = Vec::new();
+        let mut rest = template;
+        loop {
+            let next = SLOTS
+                .iter()
+                .filter_map(|(marker, slot)| rest.find(marker).map(|at| (at, *marker, *slot)))
+                .min_by_key(|(at, _, _)| *at);
+            match next {
+                Some((at, marker, slot)) => {
+                    pieces.push((rest[..at].to_owned(), Some(slot)));
+                    rest = &rest[at + marker.len()..];
+                }
+                None => {
+                    pieces.push((rest.to_owned(), None));
+                    return Filled { pieces };
+                }
+            }
         }
     }
-    filled
+
+    fn fill<'value>(&self, value: impl Fn(Slot) -> &'value str) -> String {
+        let mut filled = String::with_capacity(self.pieces.iter().map(|(text, _)| text.len() + 80).sum());
+        for (text, slot) in &self.pieces {
+            filled.push_str(text);
+            if let Some(slot) = slot {
+                filled.push_str(value(*slot));
+            }
+        }
+        filled
+    }
+}
+
+/// Base64 for both parts: Arabic text in quoted-printable triples in size,
+/// and base64 keeps every line short and 7-bit for any relay.
+fn part(content_type: ContentType, body: String) -> SinglePart {
+    SinglePart::builder().header(content_type).header(ContentTransferEncoding::Base64).body(body)
 }
 
 impl Issue {
@@ -134,26 +186,24 @@ impl Issue {
         };
         let preferences = link(Purpose::Preferences, "preferences", None);
         let unsubscribe = link(Purpose::Unsubscribe, "unsubscribe", None);
-        let confirm = link(Purpose::Confirm, "confirm", Some(now + CONFIRM_LINK_SECONDS));
+        let confirm = if self.kind == SendKind::Confirmation {
+            link(Purpose::Confirm, "confirm", Some(now + CONFIRM_LINK_SECONDS))
+        } else {
+            String::new()
+        };
         let escaped_name = escape_html(&recipient.name);
-        let text = fill(
-            &self.text,
-            &[
-                (NAME_SLOT, &recipient.name),
-                (PREFERENCES_SLOT, &preferences),
-                (UNSUBSCRIBE_SLOT, &unsubscribe),
-                (CONFIRM_SLOT, &confirm),
-            ],
-        );
-        let html = fill(
-            &self.html,
-            &[
-                (NAME_SLOT, &escaped_name),
-                (PREFERENCES_SLOT, &preferences),
-                (UNSUBSCRIBE_SLOT, &unsubscribe),
-                (CONFIRM_SLOT, &confirm),
-            ],
-        );
+        let text = self.text.fill(|slot| match slot {
+            Slot::Name => &recipient.name,
+            Slot::Preferences => &preferences,
+            Slot::Unsubscribe => &unsubscribe,
+            Slot::Confirm => &confirm,
+        });
+        let html = self.html.fill(|slot| match slot {
+            Slot::Name => &escaped_name,
+            Slot::Preferences => &preferences,
+            Slot::Unsubscribe => &unsubscribe,
+            Slot::Confirm => &confirm,
+        });
         let address: Address =
             recipient.email.parse().map_err(|_| NewsletterError::Address(recipient.email.clone()))?;
         let mut builder = Message::builder()
@@ -166,10 +216,7 @@ impl Issue {
                 format!("<newsletter.{}>", self.domain),
             ));
         if self.kind != SendKind::Confirmation {
-            let one_click = format!("{}/newsletter/unsubscribe/{}", self.base_url, {
-                signer.link(Purpose::Unsubscribe, recipient.subscriber_id, &recipient.link_key, None)
-            });
-            let mut value = format!("<{one_click}>");
+            let mut value = format!("<{unsubscribe}>");
             if let Some(mailto) = &self.mailto {
                 value.push_str(&format!(", <mailto:{mailto}?subject=unsubscribe%20{}>", recipient.subscriber_id));
             }
@@ -181,7 +228,11 @@ impl Issue {
                 ));
         }
         let mut message = builder
-            .multipart(MultiPart::alternative_plain_html(text, html))
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(part(ContentType::TEXT_PLAIN, text))
+                    .singlepart(part(ContentType::TEXT_HTML, html)),
+            )
             .map_err(|error| NewsletterError::Build(error.to_string()))?;
         state.mailer.sign(&mut message);
         Ok(message)
@@ -197,7 +248,7 @@ fn still_wanted(kind: SendKind, recipient: &QueuedRecipient) -> bool {
     }
 }
 
-fn classify(error: &lettre::transport::smtp::Error, attempts: i64, now: i64) -> Delivery {
+fn classify(error: &RelayError, attempts: i64, now: i64) -> Delivery {
     let reply = error.to_string();
     if error.is_permanent() {
         return Delivery::Failed { reply, bounced: true };
@@ -212,7 +263,7 @@ fn classify(error: &lettre::transport::smtp::Error, attempts: i64, now: i64) -> 
 async fn work(
     state: AppState,
     issue: Arc<Issue>,
-    transport: Arc<Transport>,
+    mut connection: Connection,
     pacer: Arc<Pacer>,
     queue: Arc<Mutex<mpsc::Receiver<QueuedRecipient>>>,
     recorder: mpsc::Sender<(Outcome, Acknowledgement)>,
@@ -220,6 +271,7 @@ async fn work(
     loop {
         let next = queue.lock().await.recv().await;
         let Some(recipient) = next else {
+            connection.close().await;
             return;
         };
         let now = now_seconds();
@@ -230,7 +282,7 @@ async fn work(
                 Err(error) => Delivery::Failed { reply: error.to_string(), bounced: false },
                 Ok(message) => {
                     pacer.wait().await;
-                    match transport.send(message).await {
+                    match connection.send(message).await {
                         Ok(_) => Delivery::Sent,
                         Err(error) => classify(&error, recipient.attempts, now_seconds()),
                     }
@@ -293,7 +345,7 @@ pub async fn deliver(
     state: &AppState,
     send: &SendRow,
     holder: &str,
-    transport: Arc<Transport>,
+    relay: Arc<Relay>,
     mut stop: watch::Receiver<bool>,
     progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
 ) -> Result<Ending, NewsletterError> {
@@ -303,8 +355,8 @@ pub async fn deliver(
         send_id: send.id,
         kind,
         subject: send.subject.clone(),
-        text: send.body_text.clone(),
-        html: send.body_html.clone(),
+        text: Filled::new(&send.body_text),
+        html: Filled::new(&send.body_html),
         from: state.mailer.from().clone(),
         domain: state.mailer.from_domain(),
         base_url: state.base_url(),
@@ -344,7 +396,7 @@ pub async fn deliver(
             tokio::spawn(work(
                 state.clone(),
                 Arc::clone(&issue),
-                Arc::clone(&transport),
+                Connection::new(Arc::clone(&relay)),
                 Arc::clone(&pacer),
                 Arc::clone(&queue),
                 record_sender.clone(),
@@ -398,7 +450,7 @@ pub async fn deliver_to_the_end(
     state: &AppState,
     send_id: i64,
     holder: &str,
-    transport: Arc<Transport>,
+    relay: Arc<Relay>,
     mut stop: watch::Receiver<bool>,
     progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
 ) -> Result<Ending, NewsletterError> {
@@ -409,7 +461,7 @@ pub async fn deliver_to_the_end(
         if send.status != "sending" {
             return Ok(Ending::Finished);
         }
-        let ending = deliver(state, &send, holder, Arc::clone(&transport), stop.clone(), progress.clone()).await?;
+        let ending = deliver(state, &send, holder, Arc::clone(&relay), stop.clone(), progress.clone()).await?;
         match ending {
             Ending::RetryLater(at) => {
                 let wait = u64::try_from((at - now_seconds()).max(1)).unwrap_or(1);
@@ -455,7 +507,17 @@ mod tests {
 
     #[test]
     fn slots_are_filled_and_names_escaped_for_html() {
-        let html = fill("<p>مرحبًا @@reader_name@@</p>", &[(NAME_SLOT, &escape_html("<سارة & \"ليلى\">"))]);
-        assert_eq!(html, "<p>مرحبًا &lt;سارة &amp; &quot;ليلى&quot;&gt;</p>");
+        let template = Filled::new("<p>مرحبًا @@reader_name@@</p><a href=\"@@unsubscribe_url@@\">x</a>@@reader_name@@");
+        let name = escape_html("<سارة & \"ليلى\">");
+        let html = template.fill(|slot| match slot {
+            Slot::Name => &name,
+            Slot::Unsubscribe => "https://x/u/1",
+            _ => "",
+        });
+        assert_eq!(
+            html,
+            "<p>مرحبًا &lt;سارة &amp; &quot;ليلى&quot;&gt;</p><a href=\"https://x/u/1\">x</a>&lt;سارة &amp; &quot;ليلى&quot;&gt;"
+        );
+        assert_eq!(Filled::new("no slots").fill(|_| "x"), "no slots");
     }
 }
