@@ -18,6 +18,8 @@
 #        ENCODING=gzip        gzip (what browsers ask for) or identity
 #        CONCURRENCY=16  RATE=0                    newsletter_concurrency / newsletter_rate
 #        DKIM=none            none, rsa or ed25519: also sign every message (keys made here)
+#        SENDER=shell         shell: `khabar newsletter send-digest` beside the server;
+#                             server: the server's own scheduled digest (restarted with a past digest time)
 #        SEND_TIMEOUT=900     seconds the send may take before the bench gives up
 #        SKIP_BUILD=1         use the existing target/release binaries instead of building
 #        KEEP=1               keep the temp dir (data, CSV, logs)
@@ -32,6 +34,7 @@ ENCODING=${ENCODING:-gzip}
 CONCURRENCY=${CONCURRENCY:-16}
 RATE=${RATE:-0}
 DKIM=${DKIM:-none}
+SENDER=${SENDER:-shell}
 SEND_TIMEOUT=${SEND_TIMEOUT:-900}
 KEEP=${KEEP:-0}
 
@@ -44,6 +47,7 @@ log() { echo "== $*"; }
 [[ $SUBSCRIBERS =~ ^[1-9][0-9]*$ ]] || die "SUBSCRIBERS must be a positive whole number"
 [[ $ENCODING == gzip || $ENCODING == identity ]] || die "ENCODING must be gzip or identity"
 [[ $DKIM == none || $DKIM == rsa || $DKIM == ed25519 ]] || die "DKIM must be none, rsa or ed25519"
+[[ $SENDER == shell || $SENDER == server ]] || die "SENDER must be shell or server"
 
 # ---------------------------------------------------------------- tools
 need_pkgs=()
@@ -280,45 +284,74 @@ IDLE_RPS=$WRK_RPS
 printf '   idle:        %10.0f req/s\n' "$IDLE_RPS"
 
 # ---------------------------------------------------------------- the send, and throughput meanwhile
-log "khabar newsletter send-digest to $SUBSCRIBERS subscribers"
-(
-  s=$(date +%s.%N)
-  rc=0
-  /usr/bin/time -v -o "$T/send.time" "$BIN" newsletter send-digest --data "$DATA" >"$T/send.log" 2>&1 || rc=$?
-  e=$(date +%s.%N)
-  echo "$s $e $rc" >"$T/send.times"
-) &
-XPID=$!
+wait_for_mail() { # measure while mail is actually flowing, not while the sender starts up
+  for ((i = 0; i < 1200; i++)); do
+    (($(sink_count) > 0)) && break
+    [[ -e $T/send.times ]] && break
+    sleep 0.05
+  done
+  (($(sink_count) > 0)) || { tail -n 30 "$T/send.log" "$T/khabar.log" >&2; die "the sink received nothing within 60 s of starting the send"; }
+}
 
-# Measure while mail is actually flowing, not while the sender starts up.
-for ((i = 0; i < 1200; i++)); do
-  (($(sink_count) > 0)) && break
-  [[ -e $T/send.times ]] && break
-  sleep 0.05
-done
-(($(sink_count) > 0)) || { tail -n 30 "$T/send.log" >&2; die "the sink received nothing within 60 s of starting the send"; }
-run_wrk during "$URL" "$DURATION"
-DURING_RPS=$WRK_RPS
-DURING_PARTIAL=0
-[[ -e $T/send.times ]] && DURING_PARTIAL=1
-printf '   during send: %10.0f req/s%s\n' "$DURING_RPS" \
-  "$( ((DURING_PARTIAL)) && echo '  (WARNING: the send ended before this measurement did; partly idle)')"
+measure_during() {
+  run_wrk during "$URL" "$DURATION"
+  DURING_RPS=$WRK_RPS
+  DURING_PARTIAL=0
+  [[ -e $T/send.times ]] && DURING_PARTIAL=1
+  printf '   during send: %10.0f req/s%s\n' "$DURING_RPS" \
+    "$( ((DURING_PARTIAL)) && echo '  (WARNING: the send ended before this measurement did; partly idle)')"
+}
 
-for ((i = 0; i < SEND_TIMEOUT * 10; i++)); do
-  [[ -e $T/send.times ]] && break
-  sleep 0.1
-done
-[[ -e $T/send.times ]] || die "the send did not finish within ${SEND_TIMEOUT}s (sink has $(sink_count) messages)"
-wait "$XPID" 2>/dev/null || true
-XPID=
-read -r SEND_START SEND_END SEND_RC <"$T/send.times"
-cp "$T/send.time" "$OUT_DIR/send-time-v.txt" 2>/dev/null || true
-tail -n 50 "$T/send.log" >"$OUT_DIR/send-log-tail.txt" 2>/dev/null || true
-[[ $SEND_RC == 0 ]] || { tail -n 30 "$T/send.log" >&2; die "khabar newsletter send-digest exited with $SEND_RC"; }
+if [[ $SENDER == shell ]]; then
+  log "khabar newsletter send-digest to $SUBSCRIBERS subscribers"
+  (
+    s=$(date +%s.%N)
+    rc=0
+    /usr/bin/time -v -o "$T/send.time" "$BIN" newsletter send-digest --data "$DATA" >"$T/send.log" 2>&1 || rc=$?
+    e=$(date +%s.%N)
+    echo "$s $e $rc" >"$T/send.times"
+  ) &
+  XPID=$!
+  wait_for_mail
+  measure_during
+  for ((i = 0; i < SEND_TIMEOUT * 10; i++)); do
+    [[ -e $T/send.times ]] && break
+    sleep 0.1
+  done
+  [[ -e $T/send.times ]] || die "the send did not finish within ${SEND_TIMEOUT}s (sink has $(sink_count) messages)"
+  wait "$XPID" 2>/dev/null || true
+  XPID=
+  read -r SEND_START SEND_END SEND_RC <"$T/send.times"
+  cp "$T/send.time" "$OUT_DIR/send-time-v.txt" 2>/dev/null || true
+  tail -n 50 "$T/send.log" >"$OUT_DIR/send-log-tail.txt" 2>/dev/null || true
+  [[ $SEND_RC == 0 ]] || { tail -n 30 "$T/send.log" >&2; die "khabar newsletter send-digest exited with $SEND_RC"; }
+  SENDER_RSS_KB=$(awk -F: '/Maximum resident set size/{gsub(/ /, "", $2); print $2}' "$T/send.time")
+  [[ -n $SENDER_RSS_KB ]] || die "no 'Maximum resident set size' in the time -v output"
+else
+  # The scheduled digest, sent by the server itself: restart it with a digest
+  # time that has passed, so its first tick makes today's digest and sends it.
+  log "khabar serve sends the scheduled digest to $SUBSCRIBERS subscribers"
+  stop_pid "$KPID" "khabar serve"
+  set_key newsletter_digest_time '"00:00"'
+  SEND_START=$(date +%s.%N)
+  "$BIN" serve --data "$DATA" --addr "127.0.0.1:$KPORT" >>"$T/khabar.log" 2>&1 &
+  KPID=$!
+  wait_ready "$KPORT" "$KPID" 30 "khabar serve"
+  wait_for_mail
+  measure_during
+  for ((i = 0; i < SEND_TIMEOUT * 10; i++)); do
+    (($(sink_count) >= SUBSCRIBERS)) && break
+    sleep 0.1
+  done
+  (($(sink_count) >= SUBSCRIBERS)) || die "the server's send did not finish within ${SEND_TIMEOUT}s (sink has $(sink_count))"
+  # The sink reports once a second: the end is known to within a second.
+  SEND_END=$(date +%s.%N)
+  SEND_RC=0
+  SENDER_RSS_KB=$(awk '/^VmHWM:/{print $2}' "/proc/$KPID/status" 2>/dev/null || true)
+  [[ -n $SENDER_RSS_KB ]] || die "could not read VmHWM of khabar serve ($KPID)"
+fi
 
 SEND_S=$(awk -v a="$SEND_START" -v b="$SEND_END" 'BEGIN{printf "%.3f", b-a}')
-SENDER_RSS_KB=$(awk -F: '/Maximum resident set size/{gsub(/ /, "", $2); print $2}' "$T/send.time")
-[[ -n $SENDER_RSS_KB ]] || die "no 'Maximum resident set size' in the time -v output"
 SERVER_HWM_KB=$(awk '/^VmHWM:/{print $2}' "/proc/$KPID/status" 2>/dev/null || true)
 [[ -n $SERVER_HWM_KB ]] || die "could not read VmHWM of khabar serve ($KPID)"
 
@@ -336,7 +369,7 @@ RATIO=$(awk -v a="$DURING_RPS" -v b="$IDLE_RPS" 'BEGIN{printf "%.3f", a/b}')
 {
   echo
   echo "khabar newsletter send — $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -m), $(nproc) CPUs, commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet HEAD 2>/dev/null || echo '+dirty')"
-  echo "$SUBSCRIBERS confirmed subscribers; newsletter_concurrency = $CONCURRENCY, newsletter_rate = $RATE, DKIM $DKIM; counting SMTP sink on 127.0.0.1"
+  echo "$SUBSCRIBERS confirmed subscribers; sent by the $SENDER; newsletter_concurrency = $CONCURRENCY, newsletter_rate = $RATE, DKIM $DKIM; counting SMTP sink on 127.0.0.1"
   echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency ($ENCODING) on ${ARTICLE:0:60}…"
   echo
   printf '  send wall time        %10s s   (import took %s s)\n' "$SEND_S" "$IMPORT_S"

@@ -318,7 +318,6 @@ pub async fn send_details(
     let context = minijinja::context! {
         send => send_view(&state, &send, &progress),
         failures => failures,
-        html_preview => send.body_html,
     };
     Ok(Html(render(&state, &staff, "admin/newsletter_send.html", "sends", context)?).into_response())
 }

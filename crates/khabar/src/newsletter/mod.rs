@@ -175,7 +175,7 @@ pub async fn tick(state: &AppState, sends: &mut JoinSet<()>, shutdown: &watch::R
         }
         let state = state.clone();
         let stop = shutdown.clone();
-        sends.spawn(async move {
+        let task = async move {
             let outcome = match state.newsletter.relay() {
                 Ok(relay) => {
                     let holder = state.newsletter.holder.clone();
@@ -190,8 +190,42 @@ pub async fn tick(state: &AppState, sends: &mut JoinSet<()>, shutdown: &watch::R
             }
             let _ = state.store.release_lease(send_id, &state.newsletter.holder).await;
             state.newsletter.running.finish(send_id);
-        });
+        };
+        match low_priority_runtime() {
+            Some(runtime) => sends.spawn_on(task, runtime),
+            None => sends.spawn(task),
+        };
     }
+}
+
+/// Sends run on a thread of their own at a lower CPU priority, so a digest
+/// going out to the whole list never slows the pages readers are waiting
+/// for: when both want the CPU, readers win; when the site is quiet, the
+/// send takes what is left.
+fn low_priority_runtime() -> Option<&'static tokio::runtime::Handle> {
+    static RUNTIME: std::sync::OnceLock<Option<tokio::runtime::Handle>> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let (handle_sender, handle_receiver) = std::sync::mpsc::channel();
+            let started = std::thread::Builder::new().name("newsletter".to_owned()).spawn(move || {
+                #[cfg(unix)]
+                if let Err(error) = rustix::process::setpriority_process(None, sender::SENDING_NICENESS) {
+                    tracing::debug!(%error, "could not lower the newsletter thread's priority");
+                }
+                match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(runtime) => {
+                        let _ = handle_sender.send(Some(runtime.handle().clone()));
+                        runtime.block_on(std::future::pending::<()>());
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "no separate newsletter runtime; sending beside the site");
+                        let _ = handle_sender.send(None);
+                    }
+                }
+            });
+            started.ok().and_then(|_| handle_receiver.recv().ok().flatten())
+        })
+        .as_ref()
 }
 
 async fn schedule_digest(state: &AppState) {

@@ -13,7 +13,7 @@
 //! Message-ID fixed by send and subscriber, so receivers that fold duplicate
 //! Message-IDs show it once.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +30,9 @@ use crate::app::AppState;
 use crate::store::now_seconds;
 
 pub const LEASE_SECONDS: i64 = 30;
+/// Niceness of the thread that sends newsletters inside the server (Linux
+/// sets it per thread): below the threads answering readers.
+pub const SENDING_NICENESS: i32 = 10;
 const LEASE_RENEW_EVERY: Duration = Duration::from_secs(5);
 const BATCH: i64 = 500;
 /// Outcomes committed together at most.
@@ -487,13 +490,13 @@ pub async fn deliver_to_the_end(
 /// Sends the server is delivering now, so one tick does not start a second copy.
 #[derive(Default)]
 pub struct Running {
-    sends: std::sync::Mutex<HashMap<i64, ()>>,
+    sends: std::sync::Mutex<HashSet<i64>>,
 }
 
 impl Running {
     /// True when this call marked the send as running (it was not already).
     pub fn start(&self, send_id: i64) -> bool {
-        self.sends.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(send_id, ()).is_none()
+        self.sends.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(send_id)
     }
 
     pub fn finish(&self, send_id: i64) {
