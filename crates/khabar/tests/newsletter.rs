@@ -178,6 +178,7 @@ async fn alerts_reach_those_who_asked_and_are_sent_once(backend: Backend) {
         .demo()
         .config("smtp_url", &format!("\"{}\"", smtp.url))
         .config("newsletter_digest_time", "\"\"")
+        .config("list_unsubscribe_mailto", "\"leave@example.org\"")
         .start()
         .await
     else {
@@ -194,6 +195,9 @@ async fn alerts_reach_those_who_asked_and_are_sent_once(backend: Backend) {
     let alert = Email::parse(&smtp.wait_for(1, 30).await[0]);
     assert_eq!(alert.to, "alerts@example.com");
     assert!(alert.subject.starts_with("عاجل"), "{}", alert.subject);
+    let list_unsubscribe = alert.header("List-Unsubscribe").unwrap();
+    assert!(list_unsubscribe.starts_with(&format!("<{}/newsletter/unsubscribe/", app.base)), "{list_unsubscribe}");
+    assert!(list_unsubscribe.contains("<mailto:leave@example.org?subject=unsubscribe"), "{list_unsubscribe}");
     let again = khabar::newsletter::issues::create_alert(&app.state, article_id, "tests").await.unwrap();
     assert!(again.is_err(), "a second alert for the same article is refused");
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -301,6 +305,28 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
         }
     }
     assert_eq!(subscriber_status(&app, &subscriber.email).await.as_deref(), Some("pending"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn one_client_address_cannot_flood_the_list() {
+    let smtp = RealSmtp::start(&[]);
+    let app = TestApp::builder()
+        .config("smtp_url", &format!("\"{}\"", smtp.url))
+        .config("newsletter_digest_time", "\"\"")
+        .start()
+        .await
+        .unwrap();
+    let token = form_token(&app).await;
+    for number in 0..10 {
+        let response = subscribe(&app, "قارئ", &format!("reader{number}@example.com"), &token).await;
+        assert_eq!(response.status(), 200, "signup {number}");
+    }
+    let refused = subscribe(&app, "قارئ", "reader10@example.com", &token).await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.text().await.unwrap().contains("محاولات كثيرة"));
+    assert!(app.store().subscriber_by_email("reader10@example.com").await.unwrap().is_none());
+    assert_eq!(app.store().subscriber_counts().await.unwrap().pending, 10);
     app.stop().await;
 }
 

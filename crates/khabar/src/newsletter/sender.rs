@@ -221,7 +221,9 @@ impl Issue {
         if self.kind != SendKind::Confirmation {
             let mut value = format!("<{unsubscribe}>");
             if let Some(mailto) = &self.mailto {
-                value.push_str(&format!(", <mailto:{mailto}?subject=unsubscribe%20{}>", recipient.subscriber_id));
+                // The signed token, so whatever reads that mailbox can check the request is genuine.
+                let token = unsubscribe.rsplit('/').next().unwrap_or_default();
+                value.push_str(&format!(", <mailto:{mailto}?subject=unsubscribe%20{token}>"));
             }
             builder = builder
                 .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), value))
