@@ -52,9 +52,10 @@ export function freePort() {
 
 /**
  * Starts `khabar demo` in a fresh temp data dir on a free loopback port and waits for /healthz.
+ * `env` is merged over process.env (e.g. { KHABAR_SMTP_URL: 'smtp://127.0.0.1:2525' }).
  * Returns { proc, base, tmp, dataDir, output(), exited() }; pass it to stopKhabar().
  */
-export async function startKhabar() {
+export async function startKhabar({ env = {} } = {}) {
   requireBinary();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'khabar-e2e-'));
   const dataDir = path.join(tmp, 'data');
@@ -62,7 +63,7 @@ export async function startKhabar() {
   const base = `http://127.0.0.1:${port}`;
   let out = '';
   const proc = spawn(BIN, ['demo', '--data', dataDir, '--addr', `127.0.0.1:${port}`], {
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const keep = (chunk) => {

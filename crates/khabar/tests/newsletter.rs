@@ -163,6 +163,11 @@ async fn signup_to_digest_and_one_click_unsubscribe(backend: Backend) {
     let progress = app.store().send_progress(send_id).await.unwrap();
     assert_eq!((progress.sent, progress.queued, progress.failed), (1, 0, 0));
 
+    // The confirmation link from before leaving no longer works.
+    let stale = app.client.post(app.url(&confirm_path)).header(ORIGIN_HEADER, &app.base).send().await.unwrap();
+    assert_eq!(stale.status(), 400);
+    assert_eq!(subscriber_status(&app, "layla@example.org").await.as_deref(), Some("unsubscribed"));
+
     // Signing up again takes a new confirmation before anything is sent.
     let again = subscribe(&app, "ليلى الحسن", "layla@example.org", &form_token(&app).await).await;
     assert_eq!(again.status(), 200);

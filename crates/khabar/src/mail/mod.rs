@@ -10,7 +10,8 @@ use lettre::message::dkim::{
     DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm, DkimSigningKey,
 };
 use lettre::message::header::HeaderName;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Serialize;
@@ -44,6 +45,18 @@ const SIGNED_HEADERS: &[&str] =
     &["From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post", "List-Id"];
 
 pub type Transport = AsyncSmtpTransport<Tokio1Executor>;
+
+/// The plain-text and HTML versions of one email. Both base64: Arabic text
+/// in quoted-printable triples in size, and base64 keeps every line short
+/// and 7-bit for any relay.
+pub fn alternatives(text: String, html: String) -> MultiPart {
+    let part = |content_type: ContentType, body: String| {
+        SinglePart::builder().header(content_type).header(ContentTransferEncoding::Base64).body(body)
+    };
+    MultiPart::alternative()
+        .singlepart(part(ContentType::TEXT_PLAIN, text))
+        .singlepart(part(ContentType::TEXT_HTML, html))
+}
 
 pub struct Mailer {
     transport: Option<Transport>,
@@ -133,7 +146,7 @@ impl Mailer {
             .to(to)
             .subject(subject.trim())
             .message_id(None)
-            .multipart(MultiPart::alternative_plain_html(text, html))
+            .multipart(alternatives(text, html))
             .map_err(|error| MailError::Build(error.to_string()))?;
         self.sign(&mut message);
         match &self.transport {

@@ -17,8 +17,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::Mailbox;
 use lettre::{Address, Message};
 use tokio::sync::{mpsc, oneshot, watch, Mutex};
 
@@ -169,12 +169,6 @@ impl Filled {
     }
 }
 
-/// Base64 for both parts: Arabic text in quoted-printable triples in size,
-/// and base64 keeps every line short and 7-bit for any relay.
-fn part(content_type: ContentType, body: String) -> SinglePart {
-    SinglePart::builder().header(content_type).header(ContentTransferEncoding::Base64).body(body)
-}
-
 impl Issue {
     /// The message for one recipient: their name, their own links, a
     /// Message-ID fixed by send and subscriber, and the unsubscribe headers.
@@ -233,11 +227,7 @@ impl Issue {
                 ));
         }
         let mut message = builder
-            .multipart(
-                MultiPart::alternative()
-                    .singlepart(part(ContentType::TEXT_PLAIN, text))
-                    .singlepart(part(ContentType::TEXT_HTML, html)),
-            )
+            .multipart(crate::mail::alternatives(text, html))
             .map_err(|error| NewsletterError::Build(error.to_string()))?;
         state.mailer.sign(&mut message);
         Ok(message)

@@ -212,7 +212,12 @@ async fn linked_subscriber(state: &AppState, purpose: Purpose, token: &str) -> R
         return Ok(None);
     };
     let genuine = state.newsletter.signer.verify_link(purpose, &claim, &subscriber.link_key, now_seconds());
-    Ok(genuine.then_some(subscriber))
+    // Leaving cancels the confirmation links sent before: coming back takes a new one.
+    let issued_at = claim.expires_at.map(|expires| expires - CONFIRM_LINK_SECONDS);
+    let predates_leaving = purpose == Purpose::Confirm
+        && subscriber.status == "unsubscribed"
+        && matches!((issued_at, subscriber.unsubscribed_at), (Some(issued), Some(left)) if issued < left);
+    Ok((genuine && !predates_leaving).then_some(subscriber))
 }
 
 async fn invalid_link(state: &AppState, purpose: Purpose) -> Result<Response, AppError> {
