@@ -212,11 +212,13 @@ async fn linked_subscriber(state: &AppState, purpose: Purpose, token: &str) -> R
         return Ok(None);
     };
     let genuine = state.newsletter.signer.verify_link(purpose, &claim, &subscriber.link_key, now_seconds());
-    // Leaving cancels the confirmation links sent before: coming back takes a new one.
+    // Leaving cancels the confirmation links sent before: coming back takes a
+    // new one. Within the same second counts as before (links carry seconds),
+    // which a person cannot hit: signing up again takes over two seconds.
     let issued_at = claim.expires_at.map(|expires| expires - CONFIRM_LINK_SECONDS);
     let predates_leaving = purpose == Purpose::Confirm
         && subscriber.status == "unsubscribed"
-        && matches!((issued_at, subscriber.unsubscribed_at), (Some(issued), Some(left)) if issued < left);
+        && matches!((issued_at, subscriber.unsubscribed_at), (Some(issued), Some(left)) if issued <= left);
     Ok((genuine && !predates_leaving).then_some(subscriber))
 }
 
