@@ -55,6 +55,8 @@ pub enum StartError {
     Mail(#[from] crate::mail::MailError),
     #[error(transparent)]
     Newsletter(#[from] crate::newsletter::NewsletterError),
+    #[error(transparent)]
+    Polls(#[from] crate::polls::PollsError),
 }
 
 /// Cloned for every request by axum, so it is one reference count.
@@ -80,6 +82,7 @@ pub struct Services {
     pub reads: Arc<ReadCounter>,
     pub mailer: Arc<crate::mail::Mailer>,
     pub newsletter: Arc<crate::newsletter::Newsletter>,
+    pub polls: Arc<crate::polls::Polls>,
     settings: std::sync::RwLock<Arc<SiteSettings>>,
     /// Woken when an upload waits for its responsive copies.
     pub media_waiting: tokio::sync::Notify,
@@ -102,9 +105,10 @@ impl AppState {
         let newsletter = Arc::new(crate::newsletter::Newsletter::new(&config, data_dir, &store).await?);
         let theme_dir = config.theme_dir.as_deref();
         let assets = Arc::new(StaticAssets::load(theme_dir).map_err(StartError::Theme)?);
-        let templates = Arc::new(Templates::load(theme_dir, Arc::clone(&assets))?);
+        let polls = Arc::new(crate::polls::Polls::new(&store).await?);
+        let templates = Arc::new(Templates::load(theme_dir, Arc::clone(&assets), polls.sidebar_slot())?);
         let locale = Arc::new(reader_locale(&config, &settings)?);
-        Ok(AppState(Arc::new(Services {
+        let state = AppState(Arc::new(Services {
             pages: Arc::new(PageCache::new(config.page_cache_bytes)),
             config: Arc::new(config),
             data_dir: Arc::new(data_dir.to_path_buf()),
@@ -115,9 +119,12 @@ impl AppState {
             reads: Arc::new(ReadCounter::default()),
             mailer,
             newsletter,
+            polls,
             settings: std::sync::RwLock::new(Arc::new(settings)),
             media_waiting: tokio::sync::Notify::new(),
-        })))
+        }));
+        let _ = state.polls.refresh_sidebar(&state).await?;
+        Ok(state)
     }
 
     /// Dates, digits and plurals as readers see them now.
@@ -196,6 +203,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::sections::router())
         .merge(crate::articles::router())
         .merge(crate::newsletter::router())
+        .merge(crate::polls::router())
         .merge(crate::admin::router(state.clone()))
         .route("/healthz", get(healthz))
         .route("/static/{fingerprint}/{*name}", get(crate::assets::serve_static))

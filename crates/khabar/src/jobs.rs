@@ -24,6 +24,11 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.changed() => break,
         }
         while sends.try_join_next().is_some() {}
+        match state.polls.refresh_sidebar(&state).await {
+            Ok(true) => state.content_changed(),
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "could not refresh the sidebar poll"),
+        }
         crate::newsletter::tick(&state, &mut sends, &shutdown).await;
         match crate::media::make_pending_variants(&state).await {
             Ok(true) => state.content_changed(),

@@ -15,6 +15,7 @@ pub mod locale;
 pub mod mail;
 pub mod media;
 pub mod newsletter;
+pub mod polls;
 pub mod sections;
 pub mod server;
 pub mod settings;

@@ -39,6 +39,12 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("email/password_reset.html", include_str!("../templates/email/password_reset.html")),
     ("follow_icons.html", include_str!("../templates/follow_icons.html")),
     ("newsletter.html", include_str!("../templates/newsletter.html")),
+    ("poll_box.html", include_str!("../templates/poll_box.html")),
+    ("admin/polls.html", include_str!("../templates/admin/polls.html")),
+    ("admin/poll.html", include_str!("../templates/admin/poll.html")),
+    ("admin/poll_form.html", include_str!("../templates/admin/poll_form.html")),
+    ("poll.html", include_str!("../templates/poll.html")),
+    ("polls.html", include_str!("../templates/polls.html")),
     ("admin/newsletter.html", include_str!("../templates/admin/newsletter.html")),
     ("admin/newsletter_import.html", include_str!("../templates/admin/newsletter_import.html")),
     ("admin/newsletter_sends.html", include_str!("../templates/admin/newsletter_sends.html")),
@@ -70,7 +76,11 @@ pub struct Templates {
 }
 
 impl Templates {
-    pub fn load(theme_dir: Option<&Path>, assets: Arc<StaticAssets>) -> Result<Self, TemplateError> {
+    pub fn load(
+        theme_dir: Option<&Path>,
+        assets: Arc<StaticAssets>,
+        sidebar_poll: Arc<std::sync::RwLock<Option<Value>>>,
+    ) -> Result<Self, TemplateError> {
         let mut environment = Environment::new();
         for (name, built_in) in BUILT_IN {
             let source = match theme_dir.map(|dir| dir.join("templates").join(name)) {
@@ -84,6 +94,11 @@ impl Templates {
         }
         environment.set_formatter(escape_html_minimally);
         environment.add_function("asset", move |name: &str| assets.url(name));
+        // The sidebar poll lives in memory (refreshed when polls change), so
+        // every page can show it without a query of its own.
+        environment.add_function("sidebar_poll", move || {
+            sidebar_poll.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone().unwrap_or(Value::from(()))
+        });
         environment.add_filter("urlencode_path", |segment: &str| crate::web::encode_path_segment(segment));
         Ok(Templates { environment })
     }

@@ -748,6 +748,18 @@ async fn every_admin_route_checks_the_role() {
     let subscriber = app.store().subscriber_by_email("reader@example.com").await.unwrap().unwrap().id;
     let (send, _) =
         khabar::newsletter::issues::create_digest(&app.state, "digest-roles", "tests").await.unwrap().unwrap();
+    let poll_write = khabar::polls::store::PollWrite {
+        question: "سؤال".to_owned(),
+        options: vec!["أ".to_owned(), "ب".to_owned()],
+        multiple: false,
+        placement: "sidebar".to_owned(),
+        article_id: None,
+        opens_at: None,
+        closes_at: None,
+        staff_only: false,
+        address_allowance: 0,
+    };
+    let poll = app.store().create_poll(&poll_write, "tests", 1).await.unwrap();
 
     let routes: Vec<Route> = vec![
         ("GET", "/admin".into(), vec![], [L, A, A, A, A]),
@@ -788,6 +800,13 @@ async fn every_admin_route_checks_the_role() {
         ("POST", "/admin/newsletter/digest".into(), vec![], [L, D, D, A, A]),
         ("POST", format!("/admin/newsletter/sends/{send}/cancel"), vec![], [L, D, D, A, A]),
         ("POST", format!("/admin/newsletter/subscribers/{subscriber}/erase"), vec![], [L, D, D, D, A]),
+        ("GET", "/admin/polls".into(), vec![], [L, D, D, A, A]),
+        ("POST", "/admin/polls".into(), vec![("question", "")], [L, D, D, A, A]),
+        ("GET", format!("/admin/polls/{poll}"), vec![], [L, D, D, A, A]),
+        ("POST", format!("/admin/polls/{poll}"), vec![("question", "")], [L, D, D, A, A]),
+        ("POST", format!("/admin/polls/{poll}/action"), vec![("action", "close")], [L, D, D, A, A]),
+        ("GET", format!("/admin/polls/{poll}/results.csv"), vec![], [L, D, D, A, A]),
+        ("GET", format!("/admin/polls/{poll}/results.json"), vec![], [L, D, D, A, A]),
     ];
     let mut anonymous = Browser::new(&app);
     let mut browsers = Vec::new();
@@ -1123,5 +1142,63 @@ async fn admins_import_search_export_and_erase_subscribers() {
         admin.post(&format!("/admin/newsletter/subscribers/{}/erase", omar[0].id), &[("csrf", "forged")]).await;
     assert_eq!(forged.status(), 403);
     assert!(app.store().subscriber(omar[0].id).await.unwrap().is_some());
+    app.stop().await;
+}
+
+/// An editor runs a poll from the newsroom: create it, see it on the site,
+/// close it, export the results, delete it.
+#[tokio::test]
+async fn editors_run_polls_from_the_newsroom() {
+    let app = TestApp::builder().demo().start().await.unwrap();
+    add_staff(&app, "editor@example.com", "محرر", Role::Editor).await;
+    let mut editor = logged_in(&app, "editor@example.com").await;
+    let csrf = editor.hidden("/admin/polls", "csrf").await;
+    let refused = editor
+        .post(
+            "/admin/polls",
+            &[("csrf", &csrf), ("question", "سؤال ناقص"), ("options", "إجابة واحدة"), ("placement", "sidebar")],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("من إجابتين إلى عشر"));
+    let created = editor
+        .post(
+            "/admin/polls",
+            &[
+                ("csrf", &csrf),
+                ("question", "هل تتابع الأخبار على الهاتف أكثر؟"),
+                ("options", "نعم\nلا\nبالتساوي"),
+                ("placement", "sidebar"),
+                ("address_allowance", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), 303);
+    let location = created.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let id: i64 = location.trim_start_matches("/admin/polls/").parse().unwrap();
+    let home = app.get("/").await.text().await.unwrap();
+    assert!(
+        home.contains("هل تتابع الأخبار على الهاتف أكثر؟"),
+        "the new sidebar poll is on the cached home page at once"
+    );
+
+    let page = editor.get(&location).await.text().await.unwrap();
+    assert!(page.contains("بالتساوي"));
+    let closed = editor.post(&format!("/admin/polls/{id}/action"), &[("csrf", &csrf), ("action", "close")]).await;
+    assert_eq!(closed.status(), 303);
+    let home = app.get("/").await.text().await.unwrap();
+    assert!(home.contains("انتهى التصويت"), "a closed poll shows its results link instead of the form");
+
+    let csv = editor.get(&format!("/admin/polls/{id}/results.csv")).await;
+    assert_eq!(csv.headers()[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("poll,question,option_id,option,hidden,votes,voters"));
+    assert_eq!(csv.lines().count(), 4);
+
+    let deleted = editor
+        .post(&format!("/admin/polls/{id}/action"), &[("csrf", &csrf), ("action", "delete"), ("sure", "on")])
+        .await;
+    assert_eq!(deleted.status(), 303);
+    assert!(app.store().poll(id).await.unwrap().is_none());
     app.stop().await;
 }

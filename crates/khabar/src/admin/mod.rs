@@ -61,6 +61,11 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/admin/settings",
             get(crate::settings::admin::settings_page).post(crate::settings::admin::save_settings),
         )
+        .route("/admin/polls", get(crate::polls::admin::list).post(crate::polls::admin::create))
+        .route("/admin/polls/{id}", get(crate::polls::admin::edit).post(crate::polls::admin::save))
+        .route("/admin/polls/{id}/action", post(crate::polls::admin::act))
+        .route("/admin/polls/{id}/results.csv", get(crate::polls::admin::export))
+        .route("/admin/polls/{id}/results.json", get(crate::polls::admin::export_json))
         .route("/admin/newsletter", get(crate::newsletter::admin::subscribers))
         .route("/admin/newsletter/subscribers/{id}/erase", post(crate::newsletter::admin::erase))
         .route(

@@ -120,6 +120,24 @@ pub async fn seed(store: &Store, data_dir: &Path) -> Result<usize, DemoError> {
         .map(|(index, id)| (*id, today, i64::try_from((index * 37 + 11) % 97 * 13 + 5).unwrap_or(5)))
         .collect();
     store.add_reads(&reads).await?;
+    // One open poll in the sidebar, so a newcomer sees voting at once.
+    let poll = crate::polls::store::PollWrite {
+        question: "ما القضية التي تريد أن نتوسع في تغطيتها هذا الشهر؟".to_owned(),
+        options: vec![
+            "غلاء الأسعار والمعيشة".to_owned(),
+            "المياه والجفاف".to_owned(),
+            "التعليم والجامعات".to_owned(),
+            "النقل العام في المدن".to_owned(),
+        ],
+        multiple: false,
+        placement: "sidebar".to_owned(),
+        article_id: None,
+        opens_at: None,
+        closes_at: None,
+        staff_only: false,
+        address_allowance: 0,
+    };
+    store.create_poll(&poll, "العرض التجريبي", now).await?;
     Ok(created.len())
 }
 

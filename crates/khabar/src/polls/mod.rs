@@ -1,0 +1,234 @@
+//! Reader polls (التصويت): one vote per reader, exact counts under load, and
+//! pages that stay cacheable. The page HTML is the same for everyone (the
+//! question and a form); whether this reader voted and the current counts
+//! come from an uncached request, or with the answer to the vote itself.
+
+pub mod admin;
+pub mod api;
+pub mod ballots;
+pub mod pages;
+pub mod store;
+
+use std::sync::{Arc, RwLock};
+
+use axum::routing::{get, post};
+use axum::Router;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::store::{Store, StoreError};
+use store::{OptionRow, PollRow};
+
+type HmacSha256 = Hmac<Sha256>;
+
+pub const VOTER_COOKIE: &str = "khabar_voter";
+/// Readers keep their voter id for a year.
+pub const VOTER_COOKIE_SECONDS: i64 = 365 * 24 * 3600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PollsError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the vote could not be recorded: the ballot box stopped")]
+    BallotBoxStopped,
+}
+
+impl From<PollsError> for crate::error::AppError {
+    fn from(error: PollsError) -> Self {
+        match error {
+            PollsError::Store(error) => crate::error::AppError::Store(error),
+            other => crate::error::AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// The signing keys and the in-memory pieces of the polls feature.
+pub struct Polls {
+    keyed: HmacSha256,
+    pub ballots: ballots::BallotBox,
+    /// The sidebar poll as every page shows it, refreshed after each change.
+    sidebar: Arc<RwLock<Option<minijinja::Value>>>,
+}
+
+/// What a page needs to draw a poll's form: the same for every reader.
+#[derive(Debug, Clone, Serialize)]
+pub struct PollForm {
+    pub id: i64,
+    pub question: String,
+    pub multiple: bool,
+    pub open: bool,
+    pub csrf: String,
+    pub options: Vec<FormOption>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FormOption {
+    pub id: i64,
+    pub label: String,
+}
+
+/// Results as shown to a reader who voted, or after the poll closed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    pub id: i64,
+    pub question: String,
+    pub open: bool,
+    pub state: &'static str,
+    pub voters: i64,
+    pub voters_text: String,
+    pub options: Vec<ResultOption>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultOption {
+    pub id: i64,
+    pub label: String,
+    pub votes: i64,
+    pub votes_text: String,
+    pub percent: i64,
+    pub percent_text: String,
+}
+
+/// Open, not yet open, or closed, right now.
+pub fn poll_state(poll: &PollRow, now: i64) -> &'static str {
+    if poll.status != "open" {
+        return "closed";
+    }
+    if poll.opens_at.is_some_and(|at| at > now) {
+        return "not_open";
+    }
+    if poll.closes_at.is_some_and(|at| at <= now) {
+        return "closed";
+    }
+    "open"
+}
+
+impl Polls {
+    pub async fn new(store: &Store) -> Result<Polls, PollsError> {
+        let mut fresh = [0u8; 32];
+        rand::rng().fill_bytes(&mut fresh);
+        let fresh: String = fresh.iter().map(|byte| format!("{byte:02x}")).collect();
+        let secret = store.site_secret("polls", &fresh).await?;
+        let keyed = HmacSha256::new_from_slice(secret.as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of every length"));
+        Ok(Polls { keyed, ballots: ballots::BallotBox::start(store.clone()), sidebar: Arc::default() })
+    }
+
+    /// The slot templates read the sidebar poll from.
+    pub fn sidebar_slot(&self) -> Arc<RwLock<Option<minijinja::Value>>> {
+        Arc::clone(&self.sidebar)
+    }
+
+    fn tag(&self, parts: &[&str]) -> String {
+        let mut mac = self.keyed.clone();
+        for part in parts {
+            mac.update(part.as_bytes());
+            mac.update(b"\x1f");
+        }
+        mac.finalize().into_bytes()[..16].iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    /// The token in a poll's form: the same for every reader (pages are
+    /// cached), never stale, and only good for this poll. The Origin check is
+    /// what stops other sites; this stops forms made up elsewhere.
+    pub fn form_token(&self, poll_id: i64) -> String {
+        self.tag(&["poll-form", &poll_id.to_string()])
+    }
+
+    pub fn new_voter(&self) -> String {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        let id: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+        format!("{id}.{}", self.tag(&["voter", &id]))
+    }
+
+    /// The voter id in a cookie value, when the cookie is ours.
+    pub fn voter_of(&self, cookie: &str) -> Option<String> {
+        let (id, tag) = cookie.split_once('.')?;
+        let expected = self.tag(&["voter", id]);
+        (id.len() == 32 && crate::admin::session::same_secret(tag, &expected)).then(|| id.to_owned())
+    }
+
+    /// A client address, hashed with a salt that changes every day: enough
+    /// to count votes from one address within the hour, never the address.
+    pub fn address_hash(&self, address: &std::net::IpAddr, now: i64) -> String {
+        let salt = self.tag(&["address-salt", &(now / 86_400).to_string()]);
+        let digest = Sha256::digest(format!("{salt}:{address}").as_bytes());
+        digest[..16].iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    /// Re-reads the sidebar poll; true when what pages show of it changed
+    /// (another node edited it, or its closing time passed).
+    pub async fn refresh_sidebar(&self, state: &AppState) -> Result<bool, PollsError> {
+        let form = match state.store.sidebar_poll_id().await? {
+            Some(id) => state.store.poll(id).await?.map(|(poll, options)| {
+                minijinja::Value::from_serialize(self.form(&poll, &options, crate::store::now_seconds()))
+            }),
+            None => None,
+        };
+        let mut shown = self.sidebar.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let changed = *shown != form;
+        *shown = form;
+        Ok(changed)
+    }
+
+    pub fn form(&self, poll: &PollRow, options: &[OptionRow], now: i64) -> PollForm {
+        PollForm {
+            id: poll.id,
+            question: poll.question.clone(),
+            multiple: poll.multiple,
+            open: poll_state(poll, now) == "open",
+            csrf: self.form_token(poll.id),
+            options: options
+                .iter()
+                .filter(|option| !option.hidden)
+                .map(|option| FormOption { id: option.id, label: option.label.clone() })
+                .collect(),
+        }
+    }
+}
+
+/// Counts as a reader sees them: digits per the site setting, Arabic plurals.
+pub fn results(state: &AppState, poll: &PollRow, options: &[OptionRow], now: i64) -> Results {
+    let locale = state.locale();
+    let total: i64 = options.iter().filter(|option| !option.hidden).map(|option| option.votes).sum();
+    Results {
+        id: poll.id,
+        question: poll.question.clone(),
+        open: poll_state(poll, now) == "open",
+        state: poll_state(poll, now),
+        voters: poll.voters,
+        voters_text: locale.count(poll.voters.unsigned_abs(), &khabar_arabic::plural::VOTES),
+        options: options
+            .iter()
+            .filter(|option| !option.hidden)
+            .map(|option| {
+                let percent = if total > 0 { (option.votes * 100 + total / 2) / total } else { 0 };
+                ResultOption {
+                    id: option.id,
+                    label: option.label.clone(),
+                    votes: option.votes,
+                    votes_text: locale.count(option.votes.unsigned_abs(), &khabar_arabic::plural::VOTES),
+                    percent,
+                    percent_text: format!("{}٪", locale.number(percent)),
+                }
+            })
+            .collect(),
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/polls", get(pages::archive))
+        .route("/polls/{id}", get(pages::results_page))
+        .route("/polls/{id}/vote", post(pages::vote).get(pages::vote_by_get))
+        .route("/polls/{id}/state", get(pages::reader_state))
+        .route("/api/content/polls/{id}", get(pages::content_api))
+        .route("/api/admin/polls", post(api::create_poll))
+        .route("/api/admin/polls/{id}", axum::routing::put(api::update_poll).delete(api::delete_poll))
+        .route("/api/admin/polls/{id}/close", post(api::close_poll))
+        .route("/api/admin/polls/{id}/reopen", post(api::reopen_poll))
+}
