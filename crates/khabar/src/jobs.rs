@@ -24,6 +24,7 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.changed() => break,
         }
         while sends.try_join_next().is_some() {}
+        state.polls.forget_definitions();
         match state.polls.refresh_sidebar(&state).await {
             Ok(true) => state.content_changed(),
             Ok(false) => {}

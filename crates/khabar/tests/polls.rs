@@ -127,6 +127,17 @@ async fn voting_flow(backend: Backend) {
     assert_eq!(results["voters"], 11);
     let page = app.get(&format!("/polls/{id}")).await.text().await.unwrap();
     assert!(page.contains("11 صوتًا"), "eleven votes");
+    // A poll attached to an article sits under that article.
+    let under = create_poll(
+        &app,
+        &token,
+        json!({"question": "هل كان هذا الخبر مفيدًا؟", "options": ["نعم", "لا"], "placement": {"article": 1}}),
+    )
+    .await;
+    let article = app.get("/news/1").await;
+    let location = article.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let article = app.get(&location).await.text().await.unwrap();
+    assert!(article.contains(&format!("data-poll=\"{under}\"")) && article.contains("هل كان هذا الخبر مفيدًا؟"));
     let archive = app.get("/polls").await.text().await.unwrap();
     assert!(archive.contains("هل تؤيد توسيع شبكة الحافلات؟"));
     app.stop().await;

@@ -66,6 +66,11 @@ async fn render_article(state: &AppState, id: i64) -> Result<RenderedPage, AppEr
     if let Some(url) = &article.image_url {
         article.image_srcset = crate::media::srcsets(state, vec![url.clone()]).await?.remove(url);
     }
+    // A poll attached to this article sits under it (the same form for every reader).
+    let poll = match state.store.article_poll_id(row.id).await? {
+        Some(poll_id) => state.store.poll(poll_id).await?.map(|(poll, options)| state.polls.form(&poll, &options, now)),
+        None => None,
+    };
     let html = state.templates.render(
         "article.html",
         minijinja::context! {
@@ -74,6 +79,7 @@ async fn render_article(state: &AppState, id: i64) -> Result<RenderedPage, AppEr
             current_section => row.section_slug,
             article => article,
             related => related,
+            article_poll => poll,
         },
     )?;
     Ok(RenderedPage { html, max_age: None, canonical_path: Some(article_path(row.id, &row.slug)) })

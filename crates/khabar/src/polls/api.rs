@@ -124,6 +124,7 @@ pub async fn validate(state: &AppState, input: PollInput) -> Result<PollWrite, A
 
 /// After any change: the sidebar poll and every cached page follow.
 pub async fn changed(state: &AppState) -> Result<(), AppError> {
+    state.polls.forget_definitions();
     let _ = state.polls.refresh_sidebar(state).await?;
     state.content_changed();
     Ok(())

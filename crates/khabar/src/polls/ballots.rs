@@ -3,6 +3,16 @@
 //! one transaction (one disk flush for the lot) and then answers each. So a
 //! vote is acknowledged only once committed, and a storm of votes costs one
 //! flush per batch rather than one per vote.
+//!
+//! The box also keeps each busy poll's counts in memory: it is the only
+//! writer of votes on this node, so after each commit it raises them by
+//! exactly what it stored, and answers every voter with the counts that
+//! include their vote, without a query. Counts older than a second are
+//! re-read from the database, which brings in other nodes' votes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -14,8 +24,17 @@ use crate::store::{now_seconds, Store};
 const BATCH: usize = 1024;
 /// Ballots waiting at most before new voters wait for room.
 const QUEUE: usize = 16_384;
+/// Counts kept in memory are re-read from the database this often.
+const TALLY_FRESHNESS: Duration = Duration::from_secs(1);
 
-type Reply = oneshot::Sender<Result<Counted, ()>>;
+/// A poll's counts at one moment: voters, and votes per option.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    pub voters: i64,
+    pub votes: HashMap<i64, i64>,
+}
+
+type Reply = oneshot::Sender<Result<(Counted, Arc<Tally>), ()>>;
 
 pub struct BallotBox {
     sender: mpsc::Sender<(Ballot, Reply)>,
@@ -28,18 +47,25 @@ impl BallotBox {
         BallotBox { sender }
     }
 
-    /// Returns once the ballot is committed (or refused).
-    pub async fn cast(&self, ballot: Ballot) -> Result<Counted, PollsError> {
+    /// Returns once the ballot is committed (or refused), with the poll's
+    /// counts as they stand after it.
+    pub async fn cast(&self, ballot: Ballot) -> Result<(Counted, Arc<Tally>), PollsError> {
         let (reply, answer) = oneshot::channel();
         self.sender.send((ballot, reply)).await.map_err(|_| PollsError::BallotBoxStopped)?;
         match answer.await {
-            Ok(Ok(counted)) => Ok(counted),
+            Ok(Ok(answer)) => Ok(answer),
             _ => Err(PollsError::BallotBoxStopped),
         }
     }
 }
 
+struct Kept {
+    tally: Tally,
+    read_at: Instant,
+}
+
 async fn write(store: Store, mut receiver: mpsc::Receiver<(Ballot, Reply)>) {
+    let mut tallies: HashMap<i64, Kept> = HashMap::new();
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -49,19 +75,64 @@ async fn write(store: Store, mut receiver: mpsc::Receiver<(Ballot, Reply)>) {
             }
         }
         let (ballots, replies): (Vec<Ballot>, Vec<Reply>) = batch.into_iter().unzip();
-        match store.cast_ballots(&ballots, now_seconds()).await {
-            Ok(outcomes) => {
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    let _ = reply.send(Ok(outcome));
-                }
-            }
+        let outcomes = match store.cast_ballots(&ballots, now_seconds()).await {
+            Ok(outcomes) => outcomes,
             Err(error) => {
                 // Nothing of this batch was committed; every voter is told so.
                 tracing::error!(%error, ballots = ballots.len(), "could not store votes");
                 for reply in replies {
                     let _ = reply.send(Err(()));
                 }
+                continue;
             }
+        };
+        // Bring the counts of every poll in the batch up to date: stale or
+        // unknown ones are read again (the read includes this batch), the
+        // others are raised by what was just stored.
+        let mut snapshots: HashMap<i64, Arc<Tally>> = HashMap::new();
+        for poll_id in ballots.iter().map(|ballot| ballot.poll_id) {
+            if snapshots.contains_key(&poll_id) {
+                continue;
+            }
+            let fresh = tallies.get(&poll_id).is_some_and(|kept| kept.read_at.elapsed() < TALLY_FRESHNESS);
+            if fresh {
+                if let Some(kept) = tallies.get_mut(&poll_id) {
+                    for (ballot, outcome) in ballots.iter().zip(&outcomes) {
+                        if ballot.poll_id == poll_id && *outcome == Counted::Accepted {
+                            kept.tally.voters += 1;
+                            for option in &ballot.option_ids {
+                                *kept.tally.votes.entry(*option).or_default() += 1;
+                            }
+                        }
+                    }
+                }
+            } else {
+                match store.poll(poll_id).await {
+                    Ok(Some((poll, options))) => {
+                        let tally = Tally {
+                            voters: poll.voters,
+                            votes: options.iter().map(|option| (option.id, option.votes)).collect(),
+                        };
+                        tallies.insert(poll_id, Kept { tally, read_at: Instant::now() });
+                    }
+                    Ok(None) => {
+                        tallies.remove(&poll_id);
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, poll_id, "could not read a poll's counts");
+                        tallies.remove(&poll_id);
+                    }
+                }
+            }
+            let snapshot = tallies.get(&poll_id).map(|kept| kept.tally.clone()).unwrap_or_default();
+            snapshots.insert(poll_id, Arc::new(snapshot));
+        }
+        for ((reply, outcome), ballot) in replies.into_iter().zip(outcomes).zip(&ballots) {
+            let snapshot = snapshots.get(&ballot.poll_id).cloned().unwrap_or_default();
+            let _ = reply.send(Ok((outcome, snapshot)));
+        }
+        if tallies.len() > 1000 {
+            tallies.retain(|_, kept| kept.read_at.elapsed() < TALLY_FRESHNESS * 60);
         }
     }
 }

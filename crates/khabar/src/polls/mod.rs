@@ -9,6 +9,7 @@ pub mod ballots;
 pub mod pages;
 pub mod store;
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use axum::routing::{get, post};
@@ -51,7 +52,13 @@ pub struct Polls {
     pub ballots: ballots::BallotBox,
     /// The sidebar poll as every page shows it, refreshed after each change.
     sidebar: Arc<RwLock<Option<minijinja::Value>>>,
+    /// Polls as voting needs them (question, options, times), so a vote
+    /// costs no query; forgotten after every change and every few seconds.
+    definitions: RwLock<HashMap<i64, Arc<Definition>>>,
 }
+
+/// A poll and its options, without trusting the counts in it.
+pub type Definition = (PollRow, Vec<OptionRow>);
 
 /// What a page needs to draw a poll's form: the same for every reader.
 #[derive(Debug, Clone, Serialize)]
@@ -114,7 +121,29 @@ impl Polls {
         let secret = store.site_secret("polls", &fresh).await?;
         let keyed = HmacSha256::new_from_slice(secret.as_bytes())
             .unwrap_or_else(|_| unreachable!("HMAC accepts keys of every length"));
-        Ok(Polls { keyed, ballots: ballots::BallotBox::start(store.clone()), sidebar: Arc::default() })
+        Ok(Polls {
+            keyed,
+            ballots: ballots::BallotBox::start(store.clone()),
+            sidebar: Arc::default(),
+            definitions: RwLock::default(),
+        })
+    }
+
+    pub async fn definition(&self, store: &Store, id: i64) -> Result<Option<Arc<Definition>>, PollsError> {
+        if let Some(found) = self.definitions.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&id) {
+            return Ok(Some(Arc::clone(found)));
+        }
+        let Some(loaded) = store.poll(id).await? else {
+            return Ok(None);
+        };
+        let loaded = Arc::new(loaded);
+        self.definitions.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id, Arc::clone(&loaded));
+        Ok(Some(loaded))
+    }
+
+    /// After an edit here, or on the jobs tick (edits on other nodes).
+    pub fn forget_definitions(&self) {
+        self.definitions.write().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
     }
 
     /// The slot templates read the sidebar poll from.
@@ -189,6 +218,22 @@ impl Polls {
                 .collect(),
         }
     }
+}
+
+/// The counts of a definition replaced by the ballot box's latest tally.
+pub fn with_tally(definition: &Definition, tally: &ballots::Tally) -> Definition {
+    let (poll, options) = definition;
+    let mut poll = poll.clone();
+    poll.voters = tally.voters;
+    let options = options
+        .iter()
+        .map(|option| {
+            let mut option = option.clone();
+            option.votes = tally.votes.get(&option.id).copied().unwrap_or(0);
+            option
+        })
+        .collect();
+    (poll, options)
 }
 
 /// Counts as a reader sees them: digits per the site setting, Arabic plurals.

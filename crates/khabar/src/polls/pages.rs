@@ -144,11 +144,12 @@ pub async fn vote(
         )
         .await;
     }
-    let Some((poll, options)) = state.store.poll(id).await? else {
+    let Some(definition) = state.polls.definition(&state.store, id).await? else {
         return Err(AppError::NotFound);
     };
+    let (poll, options) = &*definition;
     let now = now_seconds();
-    match poll_state(&poll, now) {
+    match poll_state(poll, now) {
         "not_open" => {
             return refuse(
                 &state,
@@ -214,14 +215,14 @@ pub async fn vote(
         option_ids: choices,
         address_allowance: poll.address_allowance,
     };
-    let counted = state.polls.ballots.cast(ballot).await?;
+    let (counted, tally) = state.polls.ballots.cast(ballot).await?;
     let (status, counted_code) = match counted {
         Counted::Accepted => (StatusCode::OK, "accepted"),
         Counted::AlreadyVoted => (StatusCode::OK, "already_voted"),
         Counted::OverAllowance => (StatusCode::TOO_MANY_REQUESTS, "over_allowance"),
     };
-    let fresh = state.store.poll(id).await?.ok_or(AppError::NotFound)?;
-    let shown = results(&state, &fresh.0, &fresh.1, now);
+    let (counted_poll, counted_options) = super::with_tally(&definition, &tally);
+    let shown = results(&state, &counted_poll, &counted_options, now);
     let mut response = if json {
         let voted = counted != Counted::OverAllowance;
         (status, axum::Json(VoteAnswer { counted: counted_code, voted, results: shown })).into_response()

@@ -256,53 +256,91 @@ impl Store {
 
     /// Stores a batch of ballots in one transaction and raises the counts by
     /// exactly the ballots stored. Each ballot's fate is returned in order.
+    /// Rows go in with multi-row statements: a batch of a thousand votes is a
+    /// handful of statements, not two thousand.
     pub async fn cast_ballots(&self, ballots: &[Ballot], now: i64) -> Result<Vec<Counted>, StoreError> {
+        use std::collections::{BTreeMap, HashSet};
         let outcomes = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let mut outcomes = Vec::with_capacity(ballots.len());
-            let mut raised: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
-            let mut voters: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
-            for ballot in ballots {
-                if ballot.address_allowance > 0 {
-                    let used: i64 = sqlx::query_scalar(
+            let mut outcomes = vec![Counted::AlreadyVoted; ballots.len()];
+            // The allowance is checked per ballot, counting the ones before it in this batch.
+            let mut allowed = vec![true; ballots.len()];
+            let mut used_in_batch: BTreeMap<(i64, &str), i64> = BTreeMap::new();
+            for (index, ballot) in ballots.iter().enumerate() {
+                if ballot.address_allowance <= 0 {
+                    continue;
+                }
+                let key = (ballot.poll_id, ballot.address_hash.as_str());
+                let before: i64 = match used_in_batch.get(&key) {
+                    Some(_) => 0,
+                    None => sqlx::query_scalar(
                         "SELECT COUNT(*) FROM poll_votes WHERE poll_id = $1 AND address_hash = $2 AND voted_at > $3",
                     )
                     .bind(ballot.poll_id)
                     .bind(&ballot.address_hash)
                     .bind(now - ALLOWANCE_WINDOW_SECONDS)
                     .fetch_one(&mut *tx)
-                    .await?;
-                    if used >= ballot.address_allowance {
-                        outcomes.push(Counted::OverAllowance);
-                        continue;
+                    .await?,
+                };
+                let used = used_in_batch.entry(key).or_insert(before);
+                if *used >= ballot.address_allowance {
+                    allowed[index] = false;
+                    outcomes[index] = Counted::OverAllowance;
+                } else {
+                    *used += 1;
+                }
+            }
+            let candidates: Vec<usize> = (0..ballots.len()).filter(|index| allowed[*index]).collect();
+            let mut stored: HashSet<(i64, String)> = HashSet::new();
+            for chunk in candidates.chunks(500) {
+                let mut sql = String::from("INSERT INTO poll_votes (poll_id, voter, address_hash, voted_at) VALUES ");
+                for (position, _) in chunk.iter().enumerate() {
+                    let base = position * 4;
+                    if position > 0 {
+                        sql.push(',');
                     }
+                    sql.push_str(&format!("(${}, ${}, ${}, ${})", base + 1, base + 2, base + 3, base + 4));
                 }
-                let stored = sqlx::query(
-                    "INSERT INTO poll_votes (poll_id, voter, address_hash, voted_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (poll_id, voter) DO NOTHING",
-                )
-                .bind(ballot.poll_id)
-                .bind(&ballot.voter)
-                .bind(&ballot.address_hash)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if stored == 0 {
-                    outcomes.push(Counted::AlreadyVoted);
-                    continue;
+                sql.push_str(" ON CONFLICT (poll_id, voter) DO NOTHING RETURNING poll_id, voter");
+                let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+                for index in chunk {
+                    let ballot = &ballots[*index];
+                    query = query.bind(ballot.poll_id).bind(&ballot.voter).bind(&ballot.address_hash).bind(now);
                 }
-                for option_id in &ballot.option_ids {
-                    sqlx::query("INSERT INTO poll_vote_choices (poll_id, voter, option_id) VALUES ($1, $2, $3)")
-                        .bind(ballot.poll_id)
-                        .bind(&ballot.voter)
-                        .bind(option_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    *raised.entry(*option_id).or_default() += 1;
+                stored.extend(query.fetch_all(&mut *tx).await?);
+            }
+            // The first ballot of a stored voter is the one counted; a second
+            // ballot from the same voter in the same batch is a repeat.
+            let mut counted_once: HashSet<(i64, &str)> = HashSet::new();
+            let mut choices: Vec<(i64, &str, i64)> = Vec::new();
+            let mut raised: BTreeMap<i64, i64> = BTreeMap::new();
+            let mut voters: BTreeMap<i64, i64> = BTreeMap::new();
+            for index in candidates {
+                let ballot = &ballots[index];
+                let key = (ballot.poll_id, ballot.voter.clone());
+                if stored.contains(&key) && counted_once.insert((ballot.poll_id, ballot.voter.as_str())) {
+                    outcomes[index] = Counted::Accepted;
+                    for option_id in &ballot.option_ids {
+                        choices.push((ballot.poll_id, ballot.voter.as_str(), *option_id));
+                        *raised.entry(*option_id).or_default() += 1;
+                    }
+                    *voters.entry(ballot.poll_id).or_default() += 1;
                 }
-                *voters.entry(ballot.poll_id).or_default() += 1;
-                outcomes.push(Counted::Accepted);
+            }
+            for chunk in choices.chunks(500) {
+                let mut sql = String::from("INSERT INTO poll_vote_choices (poll_id, voter, option_id) VALUES ");
+                for (position, _) in chunk.iter().enumerate() {
+                    let base = position * 3;
+                    if position > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str(&format!("(${}, ${}, ${})", base + 1, base + 2, base + 3));
+                }
+                let mut query = sqlx::query(&sql);
+                for (poll_id, voter, option_id) in chunk {
+                    query = query.bind(*poll_id).bind(*voter).bind(*option_id);
+                }
+                query.execute(&mut *tx).await?;
             }
             for (option_id, count) in raised {
                 sqlx::query("UPDATE poll_options SET votes = votes + $2 WHERE id = $1")
