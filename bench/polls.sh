@@ -1,0 +1,431 @@
+#!/usr/bin/env bash
+# bench/polls.sh — a storm of votes on the demo site's sidebar poll, and what it
+# costs the readers meanwhile:
+#   * `khabar demo` (SQLite) in a temp dir; the poll's form token and an option
+#     id are read from the home page, as a browser would;
+#   * idle: wrk on a cached article page (gzip, as browsers ask);
+#   * the storm: wrk POSTing `option=ID&csrf=TOKEN` to /polls/1/vote with
+#     `Accept: application/json` and no cookie, so every request is a new
+#     voter; a Lua script counts the answers by status (only 200 is an
+#     acknowledged vote) and the requests sent;
+#   * at the same time, wrk on the same article page again: the ratio of its
+#     req/s to the idle figure;
+#   * afterwards /api/content/polls/1 must count the voters wrk saw
+#     acknowledged (plus those counted before the storm): MATCH when equal, or
+#     when the excess is no more than the votes wrk sent but stopped waiting
+#     for (it drops the requests in flight when its time is up; the server
+#     still commits them); MISMATCH (exit 2) otherwise. The options' votes must
+#     add up to the voters (one answer per voter).
+#
+# Usage: bench/polls.sh             (from anywhere; builds the release binary)
+# Env:   DURATION=10s               wrk duration of each measurement
+#        VOTE_CONNECTIONS=64        wrk -c of the storm (-t1)
+#        READ_CONNECTIONS=16        wrk -c of the page reads (-t1)
+#        ENCODING=gzip              page reads: gzip (what browsers ask for) or identity
+#        OPTION=                    option id to vote for (default: the first on the page)
+#        SKIP_BUILD=1               use the existing target/release/khabar instead of building
+#        KEEP=1                     keep the temp dir (data, logs)
+# Everything runs on 127.0.0.1 only and is stopped on exit.
+set -euo pipefail
+
+DURATION=${DURATION:-10s}
+VOTE_CONNECTIONS=${VOTE_CONNECTIONS:-64}
+READ_CONNECTIONS=${READ_CONNECTIONS:-16}
+ENCODING=${ENCODING:-gzip}
+OPTION=${OPTION:-}
+KEEP=${KEEP:-0}
+POLL=1
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+[[ -d $HOME/.cargo/bin ]] && PATH=$HOME/.cargo/bin:$PATH
+
+die() { echo "polls.sh: ERROR: $*" >&2; exit 1; }
+log() { echo "== $*"; }
+
+[[ $ENCODING == gzip || $ENCODING == identity ]] || die "ENCODING must be gzip or identity"
+[[ $VOTE_CONNECTIONS =~ ^[1-9][0-9]*$ ]] || die "VOTE_CONNECTIONS must be a positive whole number"
+[[ $READ_CONNECTIONS =~ ^[1-9][0-9]*$ ]] || die "READ_CONNECTIONS must be a positive whole number"
+[[ -z $OPTION || $OPTION =~ ^[1-9][0-9]*$ ]] || die "OPTION must be an option id"
+
+# ---------------------------------------------------------------- tools
+need_pkgs=()
+command -v wrk >/dev/null 2>&1 || need_pkgs+=(wrk)
+command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
+if ((${#need_pkgs[@]})); then
+  log "installing missing tools: ${need_pkgs[*]}"
+  SUDO=; [[ $(id -u) == 0 ]] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
+fi
+
+# ---------------------------------------------------------------- build
+BIN=$ROOT/target/release/khabar
+if [[ ${SKIP_BUILD:-0} == 1 ]]; then
+  log "SKIP_BUILD=1: using the existing $BIN"
+else
+  log "building: cargo build --release --bin khabar (in $ROOT)"
+  (cd "$ROOT" && cargo build --release --bin khabar) || die "cargo build failed"
+fi
+[[ -x $BIN ]] || die "no binary at $BIN"
+
+# ---------------------------------------------------------------- temp + cleanup
+T=$(mktemp -d "${TMPDIR:-/tmp}/khabar-polls.XXXXXX")
+KPID=  # khabar demo
+WPID=  # wrk: the vote storm (or the idle / warm-up reads)
+RPID=  # wrk: the page reads during the storm
+
+stop_pid() { # pid, name: SIGTERM, wait up to 5 s, then SIGKILL (also its children)
+  local pid=$1 name=$2 i kids
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
+  kids=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "polls.sh: $name ($pid) did not stop in 5 s; killing" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+  for k in $kids; do kill -KILL "$k" 2>/dev/null || true; done
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_pid "$WPID" wrk
+  stop_pid "$RPID" wrk
+  stop_pid "$KPID" khabar
+  if [[ $KEEP == 1 ]]; then
+    echo "polls.sh: kept $T"
+  else
+    rm -rf "$T"
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() { # a loopback port nothing listens on
+  if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' && return
+  fi
+  local p
+  for ((i = 0; i < 200; i++)); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  die "no free port found"
+}
+
+healthz_ok() { # port
+  local line=
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
+  printf 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3 2>/dev/null || true
+  IFS= read -r -t 2 line <&3 || true
+  exec 3<&- 3>&-
+  [[ $line == "HTTP/1."?" 200"* ]]
+}
+
+wait_ready() { # port pid timeout_s name
+  local port=$1 pid=$2 limit=$3 name=$4 i
+  for ((i = 0; i < limit * 20; i++)); do
+    healthz_ok "$port" && return 0
+    kill -0 "$pid" 2>/dev/null || { tail -n 30 "$T/khabar.log" >&2; die "$name exited before /healthz answered"; }
+    sleep 0.05
+  done
+  tail -n 30 "$T/khabar.log" >&2
+  die "$name not ready after ${limit}s"
+}
+
+dur_s() { # 10s / 2m / 1h / 10 -> seconds
+  local d=$1
+  case $d in
+    *ms) echo 1 ;; *s) echo "${d%s}" ;; *m) echo $((${d%m} * 60)) ;; *h) echo $((${d%h} * 3600)) ;; *) echo "$d" ;;
+  esac
+}
+WRK_LIMIT=$(($(dur_s "$DURATION") + 30))
+
+to_ms() { # wrk latency like 812.00us / 1.23ms / 1.02s / 2.00m
+  awk -v v="$1" 'BEGIN{
+    n=v+0; u=v; sub(/^[0-9.]+/, "", u)
+    if (u=="us") n/=1000; else if (u=="s") n*=1000; else if (u=="m") n*=60000; else if (u=="ns") n/=1e6
+    printf "%.3f\n", n }'
+}
+
+cpu_idle_pct() { # share of the CPUs idle over one second, before we load them (others' builds spoil figures)
+  local a b
+  a=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
+  sleep 1
+  b=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
+  awk -v a="$a" -v b="$b" 'BEGIN{split(a, x, " "); split(b, y, " "); t = y[1] - x[1]; printf "%.0f\n", (t > 0) ? 100 * (y[2] - x[2]) / t : 100}'
+}
+
+json_int() { # key file -> the first integer value of "key" in a JSON file
+  grep -o "\"$1\":[0-9]*" "$2" | awk -F: 'NR==1{print $2}'
+}
+
+OUT_DIR=$ROOT/bench/out/polls-$(date +%Y%m%d-%H%M%S)
+mkdir -p "$OUT_DIR"
+
+READ_HDR=()
+[[ $ENCODING == gzip ]] && READ_HDR=(-H 'Accept-Encoding: gzip')
+
+# wrk on the page, in the background: sets RPID (or WPID with `fg`); output in OUT_DIR/wrk-NAME.txt
+start_reads() { # name url duration
+  local f=$OUT_DIR/wrk-$1.txt
+  echo "# wrk -t1 -c$READ_CONNECTIONS -d$3 --latency ${READ_HDR[*]:+${READ_HDR[*]} }$2" >"$f"
+  timeout --kill-after=5 "$WRK_LIMIT" wrk -t1 -c"$READ_CONNECTIONS" -d"$3" --latency "${READ_HDR[@]}" "$2" >>"$f" 2>&1 &
+  RPID=$!
+}
+
+check_reads() { # name -> sets WRK_RPS, WRK_P99 (ms) from OUT_DIR/wrk-NAME.txt
+  local f=$OUT_DIR/wrk-$1.txt bad p99
+  WRK_RPS=$(awk '/^Requests\/sec:/{print $2}' "$f")
+  p99=$(awk '$1=="99%"{print $2}' "$f")
+  [[ -n $WRK_RPS && -n $p99 ]] || die "could not parse wrk output $f"
+  WRK_P99=$(to_ms "$p99")
+  bad=$(awk '/Non-2xx or 3xx responses:/{print $NF}' "$f")
+  [[ -z $bad ]] || die "wrk saw $bad non-2xx/3xx responses from the page (see $f)"
+  if grep -q 'Socket errors:' "$f"; then echo "   warning: $(grep 'Socket errors:' "$f") ($1)" >&2; fi
+}
+
+run_reads() { # name url duration (in the foreground, as far as the script is concerned)
+  start_reads "$@"
+  WPID=$RPID RPID=
+  wait "$WPID" || die "wrk failed (see $OUT_DIR/wrk-$1.txt)"
+  WPID=
+  check_reads "$1"
+}
+
+DATA=$T/data
+KPORT=$(free_port)
+KURL=http://127.0.0.1:$KPORT
+export RUST_LOG=warn
+
+# ---------------------------------------------------------------- demo site
+log "khabar demo: creating the site in $DATA (SQLite) on 127.0.0.1:$KPORT (RUST_LOG=warn)"
+"$BIN" demo --data "$DATA" --addr "127.0.0.1:$KPORT" >>"$T/khabar.log" 2>&1 &
+KPID=$!
+wait_ready "$KPORT" "$KPID" 120 "khabar demo"
+
+# ---------------------------------------------------------------- what a browser would read
+curl -fsS --max-time 10 -o "$T/home.html" "$KURL/" || die "GET / from khabar failed"
+# The poll box, from its <section> to the end of its form.
+awk '/<section class="poll-box" data-poll="'"$POLL"'"/{on=1} on{print} on && /<\/form>/{exit}' "$T/home.html" >"$T/poll-box.html"
+[[ -s $T/poll-box.html ]] || die "no <section class=\"poll-box\" data-poll=\"$POLL\"> in the home page"
+grep -q "action=\"/polls/$POLL/vote\"" "$T/poll-box.html" || die "the poll box has no form posting to /polls/$POLL/vote"
+CSRF=$(grep -o 'name="csrf" value="[^"]*"' "$T/poll-box.html" | awk -F'"' 'NR==1{print $4}')
+[[ -n $CSRF ]] || die "no csrf token in the poll box"
+mapfile -t OPTIONS < <(grep -o 'name="option" value="[0-9]*"' "$T/poll-box.html" | awk -F'"' '{print $4}')
+((${#OPTIONS[@]})) || die "no option inputs in the poll box"
+if [[ -z $OPTION ]]; then
+  OPTION=${OPTIONS[0]}
+else
+  printf '%s\n' "${OPTIONS[@]}" | grep -qx "$OPTION" || die "OPTION=$OPTION is not one of the poll's options (${OPTIONS[*]})"
+fi
+# (awk reads all input: `head -n1` would SIGPIPE grep and trip pipefail)
+ARTICLE=$(grep -o 'href="/news/[^"]*"' "$T/home.html" | awk 'NR==1{sub(/^href="/, ""); sub(/"$/, ""); print}')
+[[ -n $ARTICLE ]] || die "no /news/ link in the home page"
+ARTICLE=${ARTICLE//&amp;/&}
+URL=$KURL$ARTICLE
+code=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "${READ_HDR[@]}" "$URL")
+[[ $code == 200 ]] || die "article $ARTICLE: HTTP $code"
+echo "   poll $POLL: csrf ${CSRF:0:8}…, options ${OPTIONS[*]}, voting for $OPTION; article ${ARTICLE:0:60}…"
+
+curl -fsS --max-time 10 -o "$OUT_DIR/api-before.json" "$KURL/api/content/polls/$POLL" || die "GET /api/content/polls/$POLL failed"
+VOTERS_BEFORE=$(json_int voters "$OUT_DIR/api-before.json")
+[[ -n $VOTERS_BEFORE ]] || die "no \"voters\" in /api/content/polls/$POLL: $(cat "$OUT_DIR/api-before.json")"
+echo "   voters before the storm: $VOTERS_BEFORE"
+
+# ---------------------------------------------------------------- the vote script
+# No cookie is ever sent (wrk keeps none), so every request is a new voter.
+# `request` is ours (not wrk's static request) only to count what was sent:
+# votes still in flight when wrk stops are committed by the server but never
+# seen answered by wrk.
+LUA=$T/vote.lua
+cat >"$LUA" <<'LUA'
+-- wrk -s vote.lua URL -- OPTION CSRF
+local threads = {}
+local req
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local option, csrf = args[1], args[2]
+  if not option or not csrf then error("usage: wrk -s vote.lua URL -- OPTION CSRF") end
+  wrk.method = "POST"
+  wrk.body = "option=" .. option .. "&csrf=" .. csrf
+  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+  wrk.headers["Accept"] = "application/json"
+  req = wrk.format()
+  statuses = {}
+  sent = 0
+  accepted = 0
+end
+
+function request()
+  sent = sent + 1
+  return req
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+  if status == 200 and body and body:find('"counted":"accepted"', 1, true) then
+    accepted = accepted + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local total, all_sent, all_accepted = {}, 0, 0
+  for _, thread in ipairs(threads) do
+    for status, n in pairs(thread:get("statuses") or {}) do
+      total[status] = (total[status] or 0) + n
+    end
+    all_sent = all_sent + (thread:get("sent") or 0)
+    all_accepted = all_accepted + (thread:get("accepted") or 0)
+  end
+  local codes = {}
+  for status in pairs(total) do table.insert(codes, status) end
+  table.sort(codes)
+  for _, status in ipairs(codes) do
+    io.write(string.format("VOTE_STATUS %d %d\n", status, total[status]))
+  end
+  io.write(string.format("VOTE_SENT %d\n", all_sent))
+  io.write(string.format("VOTE_ANSWERED %d\n", summary.requests))
+  io.write(string.format("VOTE_ACCEPTED %d\n", all_accepted))
+  io.write(string.format("VOTE_DURATION_US %d\n", summary.duration))
+  local e = summary.errors
+  io.write(string.format("VOTE_ERRORS connect=%d read=%d write=%d status=%d timeout=%d\n",
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+LUA
+cp "$LUA" "$OUT_DIR/vote.lua"
+
+# ---------------------------------------------------------------- idle page reads
+IDLE_CPU=$(cpu_idle_pct)
+if ((IDLE_CPU < 90)); then
+  echo "   warning: the CPUs were only ${IDLE_CPU}% idle just before measuring (something else is running: $(ps -eo comm= --sort=-pcpu | awk 'NR<=3' | paste -sd, -)); figures will be low" >&2
+fi
+log "page reads: wrk -t1 -c$READ_CONNECTIONS -d$DURATION ($ENCODING) on the article page, $(nproc) CPUs"
+run_reads warmup "$URL" 3s
+run_reads idle "$URL" "$DURATION"
+IDLE_RPS=$WRK_RPS IDLE_P99=$WRK_P99
+printf '   idle:           %10.0f req/s  p99 %8.2f ms\n' "$IDLE_RPS" "$IDLE_P99"
+
+# ---------------------------------------------------------------- the storm, and page reads meanwhile
+log "vote storm: wrk -t1 -c$VOTE_CONNECTIONS -d$DURATION --latency POST /polls/$POLL/vote (no cookie), with page reads alongside"
+SF=$OUT_DIR/wrk-storm.txt
+echo "# wrk -t1 -c$VOTE_CONNECTIONS -d$DURATION --latency -s vote.lua $KURL/polls/$POLL/vote -- $OPTION $CSRF" >"$SF"
+timeout --kill-after=5 "$WRK_LIMIT" wrk -t1 -c"$VOTE_CONNECTIONS" -d"$DURATION" --latency -s "$LUA" \
+  "$KURL/polls/$POLL/vote" -- "$OPTION" "$CSRF" >>"$SF" 2>&1 &
+WPID=$!
+start_reads during "$URL" "$DURATION"
+storm_rc=0
+wait "$WPID" || storm_rc=$?
+WPID=
+wait "$RPID" || die "wrk (page reads during the storm) failed (see $OUT_DIR/wrk-during.txt)"
+RPID=
+((storm_rc == 0)) || die "wrk (the storm) failed with $storm_rc (see $SF)"
+check_reads during
+DURING_RPS=$WRK_RPS DURING_P99=$WRK_P99
+printf '   during storm:   %10.0f req/s  p99 %8.2f ms\n' "$DURING_RPS" "$DURING_P99"
+
+# the storm's own figures
+grep -q '^VOTE_SENT ' "$SF" || die "the vote script printed no counts (see $SF)"
+ACK=$(awk '$1=="VOTE_STATUS" && $2==200{print $3}' "$SF"); ACK=${ACK:-0}
+SENT=$(awk '$1=="VOTE_SENT"{print $2}' "$SF")
+ANSWERED=$(awk '$1=="VOTE_ANSWERED"{print $2}' "$SF")
+ACCEPTED=$(awk '$1=="VOTE_ACCEPTED"{print $2}' "$SF")
+STORM_US=$(awk '$1=="VOTE_DURATION_US"{print $2}' "$SF")
+STATUSES=$(awk '$1=="VOTE_STATUS"{printf "%s%s=%s", sep, $2, $3; sep=" "}' "$SF")
+VOTE_ERRORS=$(awk '$1=="VOTE_ERRORS"{$1=""; sub(/^ /, ""); print}' "$SF")
+p99=$(awk '$1=="99%"{print $2}' "$SF")
+[[ -n $p99 && -n $STORM_US && $STORM_US -gt 0 ]] || die "could not parse the storm's wrk output $SF"
+STORM_P99=$(to_ms "$p99")
+STORM_P50=$(to_ms "$(awk '$1=="50%"{print $2}' "$SF")")
+ACK_PER_S=$(awk -v n="$ACK" -v us="$STORM_US" 'BEGIN{printf "%.0f", n / (us / 1e6)}')
+UNANSWERED=$((SENT - ANSWERED))
+printf '   votes: sent %d, answered %d (%s), %d answered "accepted"; unanswered when wrk stopped: %d\n' \
+  "$SENT" "$ANSWERED" "${STATUSES:-none}" "$ACCEPTED" "$UNANSWERED"
+printf '   acknowledged (200): %d in %.2f s = %s votes/s; p50 %.2f ms, p99 %.2f ms; socket errors: %s\n' \
+  "$ACK" "$(awk -v us="$STORM_US" 'BEGIN{print us/1e6}')" "$ACK_PER_S" "$STORM_P50" "$STORM_P99" "$VOTE_ERRORS"
+((ACK > 0)) || { tail -n 30 "$T/khabar.log" >&2; die "no vote was acknowledged (statuses: ${STATUSES:-none}; see $SF)"; }
+
+# ---------------------------------------------------------------- did every acknowledged vote count, and only those?
+# Votes wrk sent but stopped waiting for are still being committed: wait until the count is still.
+prev=-1
+for ((i = 0; i < 100; i++)); do
+  curl -fsS --max-time 10 -o "$OUT_DIR/api-after.json" "$KURL/api/content/polls/$POLL" || die "GET /api/content/polls/$POLL failed"
+  VOTERS_AFTER=$(json_int voters "$OUT_DIR/api-after.json")
+  [[ -n $VOTERS_AFTER ]] || die "no \"voters\" in /api/content/polls/$POLL after the storm"
+  [[ $VOTERS_AFTER == "$prev" ]] && break
+  prev=$VOTERS_AFTER
+  sleep 0.3
+done
+OPTION_SUM=$(grep -o '"votes":[0-9]*' "$OUT_DIR/api-after.json" | awk -F: '{s+=$2} END{print s+0}')
+EXPECTED=$((VOTERS_BEFORE + ACK))
+DIFF=$((VOTERS_AFTER - EXPECTED))
+# wrk stops with a request in flight on (nearly) every connection and never reads
+# those answers, but the server has them and commits them: the count may exceed
+# the acknowledged votes by at most the unanswered requests. Less than the
+# acknowledged votes means acknowledged votes were lost; more than that bound
+# means votes were invented.
+if ((DIFF == 0)); then
+  COUNT_VERDICT=MATCH
+  COUNT_NOTE="(exactly)"
+elif ((DIFF > 0 && DIFF <= UNANSWERED)); then
+  COUNT_VERDICT=MATCH
+  COUNT_NOTE="(+$DIFF: of the $UNANSWERED votes wrk sent but stopped waiting for, committed all the same; none lost, none invented)"
+elif ((DIFF < 0)); then
+  COUNT_VERDICT=MISMATCH
+  COUNT_NOTE="($DIFF: acknowledged votes were lost)"
+else
+  COUNT_VERDICT=MISMATCH
+  COUNT_NOTE="(+$DIFF, more than the $UNANSWERED requests left unanswered: votes were invented)"
+fi
+[[ $OPTION_SUM == "$VOTERS_AFTER" ]] && SUM_VERDICT=OK || SUM_VERDICT=MISMATCH
+COMMITTED_PER_S=$(awk -v n="$((VOTERS_AFTER - VOTERS_BEFORE))" -v us="$STORM_US" 'BEGIN{printf "%.0f", n / (us / 1e6)}')
+SERVER_HWM_KB=$(awk '/^VmHWM:/{print $2}' "/proc/$KPID/status" 2>/dev/null || echo 0)
+DB_BYTES=$(du -cb "$DATA"/*.db* 2>/dev/null | awk 'END{print $1+0}')
+tail -n 50 "$T/khabar.log" >"$OUT_DIR/khabar-log-tail.txt" 2>/dev/null || true
+
+# ---------------------------------------------------------------- report
+revision() { # short commit, +dirty when crates/ has changes or new files
+  local r
+  r=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null) || { echo '?'; return; }
+  if ! (cd "$ROOT" && git diff --quiet HEAD -- crates 2>/dev/null) \
+    || [[ -n $(cd "$ROOT" && git ls-files --others --exclude-standard crates 2>/dev/null) ]]; then
+    r+=+dirty
+  fi
+  echo "$r"
+}
+verdict() { awk -v v="$1" -v g="$3" -v op="$2" 'BEGIN{ ok = (op == ">=") ? (v >= g) : (v < g); print ok ? "OK" : "MISSED" }'; }
+RATIO=$(awk -v a="$DURING_RPS" -v b="$IDLE_RPS" 'BEGIN{printf "%.3f", a/b}')
+{
+  echo
+  echo "khabar poll vote storm — $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -m), $(nproc) CPUs, commit $(revision)"
+  echo "CPUs ${IDLE_CPU}% idle just before measuring; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+  echo "demo site on SQLite; poll $POLL, option $OPTION; every vote without a cookie (a new voter each)"
+  echo "storm: wrk -t1 -c$VOTE_CONNECTIONS -d$DURATION --latency POST /polls/$POLL/vote (Accept: application/json)"
+  echo "reads: wrk -t1 -c$READ_CONNECTIONS -d$DURATION --latency ($ENCODING) on ${ARTICLE:0:60}…, idle and during the storm"
+  echo
+  printf '  acknowledged votes/s     %10s     %s   (200 answers / wrk duration)\n' "$ACK_PER_S" "$(verdict "$ACK_PER_S" ">=" 10000)"
+  printf '  committed votes/s        %10s          (voters counted / wrk duration)\n' "$COMMITTED_PER_S"
+  printf '  vote p50 / p99           %6.2f / %.2f ms  %s\n' "$STORM_P50" "$STORM_P99" "$(verdict "$STORM_P99" "<" 20)"
+  printf '  vote answers             %s; sent %d, unanswered at stop %d; socket errors %s\n' "${STATUSES:-none}" "$SENT" "$UNANSWERED" "$VOTE_ERRORS"
+  printf '  idle page req/s          %10.0f     p99 %.2f ms\n' "$IDLE_RPS" "$IDLE_P99"
+  printf '  page req/s during storm  %10.0f     p99 %.2f ms\n' "$DURING_RPS" "$DURING_P99"
+  printf '  during/idle              %10s     %s\n' "$RATIO" "$(verdict "$RATIO" ">=" 0.5)"
+  printf '  voters counted           %10s     = %s before + %s acknowledged? %s %s\n' "$VOTERS_AFTER" "$VOTERS_BEFORE" "$ACK" "$COUNT_VERDICT" "$COUNT_NOTE"
+  printf '  options add up           %10s     to the voters? %s\n' "$OPTION_SUM" "$SUM_VERDICT"
+  printf '  server VmHWM             %10.1f MB;  database files %.1f MB\n' "$(awk -v k="$SERVER_HWM_KB" 'BEGIN{print k/1024}')" "$(awk -v b="$DB_BYTES" 'BEGIN{print b/1048576}')"
+  echo
+  echo "goal: >= 10000 acknowledged votes/s on SQLite, p99 < 20 ms, page reads during the storm >= 0.5x idle"
+} | tee "$OUT_DIR/summary.txt"
+echo "(raw output: $OUT_DIR)"
+[[ $COUNT_VERDICT == MATCH && $SUM_VERDICT == OK ]] || exit 2
