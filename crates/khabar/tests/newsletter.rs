@@ -160,8 +160,17 @@ async fn signup_to_digest_and_one_click_unsubscribe(backend: Backend) {
         assert_eq!(response.status(), 200);
         assert_eq!(subscriber_status(&app, "layla@example.org").await.as_deref(), Some("unsubscribed"));
     }
-    let progress = app.store().send_progress(send_id).await.unwrap();
-    assert_eq!((progress.sent, progress.queued, progress.failed), (1, 0, 0));
+    // The relay has the message before khabar records its answer: wait for the record.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let progress = app.store().send_progress(send_id).await.unwrap();
+        if progress.queued == 0 {
+            assert_eq!((progress.sent, progress.failed), (1, 0));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the delivery was never recorded: {progress:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // The confirmation link from before leaving no longer works.
     let stale = app.client.post(app.url(&confirm_path)).header(ORIGIN_HEADER, &app.base).send().await.unwrap();
@@ -380,36 +389,6 @@ async fn permanent_refusals_count_as_bounces_and_temporary_ones_wait_for_a_retry
 
 const BINARY: &str = env!("CARGO_BIN_EXE_khabar");
 
-/// Starts `khabar ARGS` with the environment given and waits for its address.
-fn start_khabar(arguments: &[&str], environment: &[(&str, &str)]) -> (Child, String) {
-    use std::io::{BufRead, BufReader};
-    let mut child = Command::new(BINARY)
-        .args(arguments)
-        .args(["--addr", "127.0.0.1:0"])
-        .envs(environment.iter().copied())
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(at) = line.find("serving at http://") {
-                let address: String = line[at + "serving at ".len()..]
-                    .chars()
-                    .take_while(|character| !character.is_whitespace())
-                    .collect();
-                let _ = sender.send(address);
-            }
-        }
-    });
-    let base = receiver.recv_timeout(Duration::from_secs(60)).expect("khabar reports its address");
-    (child, base.trim_end_matches(|character: char| !character.is_ascii_digit()).to_owned())
-}
-
 fn stop_khabar(mut child: Child) {
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -430,7 +409,7 @@ async fn a_send_killed_midway_resumes_and_mails_everyone_exactly_once() {
     let data = site.path().join("site");
     let data_text = data.display().to_string();
     let quiet = [("KHABAR_NEWSLETTER_DIGEST_TIME", "")];
-    let (demo, _) = start_khabar(&["demo", "--data", &data_text], &quiet);
+    let (demo, _) = common::start_binary(&["demo", "--data", &data_text], &quiet);
     stop_khabar(demo);
     let csv = site.path().join("subscribers.csv");
     let mut text = String::from("email,name\n");
@@ -458,7 +437,7 @@ async fn a_send_killed_midway_resumes_and_mails_everyone_exactly_once() {
     };
     let first_environment = environment(&first_relay);
     let borrowed: Vec<(&str, &str)> = first_environment.iter().map(|(key, value)| (*key, value.as_str())).collect();
-    let (mut server, _) = start_khabar(&["serve", "--data", &data_text], &borrowed);
+    let (mut server, _) = common::start_binary(&["serve", "--data", &data_text], &borrowed);
     let deadline = Instant::now() + Duration::from_secs(60);
     while !first_relay.holding() {
         assert!(Instant::now() < deadline, "the send never reached the hold point");
@@ -474,7 +453,7 @@ async fn a_send_killed_midway_resumes_and_mails_everyone_exactly_once() {
     let second_relay = RealSmtp::start(&[]);
     let second_environment = environment(&second_relay);
     let borrowed: Vec<(&str, &str)> = second_environment.iter().map(|(key, value)| (*key, value.as_str())).collect();
-    let (server, _) = start_khabar(&["serve", "--data", &data_text], &borrowed);
+    let (server, _) = common::start_binary(&["serve", "--data", &data_text], &borrowed);
     let deadline = Instant::now() + Duration::from_secs(90);
     while first_relay.count() + second_relay.count() < SUBSCRIBERS {
         assert!(

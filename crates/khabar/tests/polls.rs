@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{Backend, TestApp};
@@ -268,6 +268,36 @@ async fn an_address_allowance_stops_stuffing_but_not_an_office() {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn a_staff_only_poll_takes_votes_from_logged_in_staff_alone() {
+    let app = TestApp::builder().demo().start().await.unwrap();
+    let token = app.token().await;
+    let id = create_poll(
+        &app,
+        &token,
+        json!({"question": "سؤال لغرفة الأخبار", "options": ["نعم", "لا"], "placement": "sidebar", "staff_only": true}),
+    )
+    .await;
+    let option = option_ids(&poll_json(&app, id).await)[0];
+    let reader = vote(&app, id, &[option], &csrf_for(&app, id), None).await;
+    assert_eq!(reader.status(), 403);
+    assert_eq!(poll_json(&app, id).await["voters"], 0);
+
+    let hash = khabar::accounts::passwords::hash("a long passphrase for tests".to_owned()).await.unwrap();
+    let staff_id = app
+        .store()
+        .create_staff("editor@example.com", "محرر", khabar::accounts::staff::Role::Editor, &hash, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    let session = app.store().create_session(staff_id, khabar::store::now_seconds()).await.unwrap();
+    let cookie = format!("khabar_session={session}");
+    let staff = vote(&app, id, &[option], &csrf_for(&app, id), Some(&cookie)).await;
+    assert_eq!(staff.status(), 200);
+    assert_eq!(poll_json(&app, id).await["voters"], 1);
+    app.stop().await;
+}
+
 /// 64 clients at once, each vote a new voter: the count is exactly the number of 2xx answers.
 async fn concurrent_votes_are_all_counted(backend: Backend) {
     let Some(app) = TestApp::builder().backend(backend).demo().start().await else {
@@ -319,36 +349,6 @@ async fn concurrent_votes_are_all_counted(backend: Backend) {
 }
 on_both_backends!(concurrency, concurrent_votes_are_all_counted);
 
-const BINARY: &str = env!("CARGO_BIN_EXE_khabar");
-
-fn start_khabar(arguments: &[&str]) -> (Child, String) {
-    use std::io::{BufRead, BufReader};
-    let mut child = Command::new(BINARY)
-        .args(arguments)
-        .args(["--addr", "127.0.0.1:0"])
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(at) = line.find("serving at http://") {
-                let address: String = line[at + "serving at ".len()..]
-                    .chars()
-                    .take_while(|character| !character.is_whitespace())
-                    .collect();
-                let _ = sender.send(address);
-            }
-        }
-    });
-    let base = receiver.recv_timeout(Duration::from_secs(60)).expect("khabar reports its address");
-    (child, base.trim_end_matches(|character: char| !character.is_ascii_digit()).to_owned())
-}
-
 /// Votes pour in; the server is killed at a random moment; after the restart
 /// every acknowledged vote is there, and nothing beyond what was in flight.
 #[tokio::test]
@@ -356,7 +356,7 @@ async fn acknowledged_votes_survive_a_kill_9() {
     const CLIENTS: usize = 8;
     let site = tempfile::tempdir().unwrap();
     let data = site.path().join("site").display().to_string();
-    let (mut server, base) = start_khabar(&["demo", "--data", &data]);
+    let (mut server, base) = common::start_binary(&["demo", "--data", &data], &[]);
     let home = reqwest::get(&base).await.unwrap().text().await.unwrap();
     let csrf_at = home.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
     let csrf = home[csrf_at..].split('"').next().unwrap().to_owned();
@@ -395,7 +395,7 @@ async fn acknowledged_votes_survive_a_kill_9() {
     let acknowledged = acknowledged.load(std::sync::atomic::Ordering::SeqCst);
     assert!(acknowledged > 0, "votes were cast before the kill");
 
-    let (server, base) = start_khabar(&["serve", "--data", &data]);
+    let (server, base) = common::start_binary(&["serve", "--data", &data], &[]);
     let poll: Value = reqwest::get(format!("{base}/api/content/polls/1")).await.unwrap().json().await.unwrap();
     let counted = poll["voters"].as_u64().unwrap() as usize;
     let option_votes = poll["options"][1]["votes"].as_u64().unwrap() as usize;

@@ -55,6 +55,11 @@ pub struct Polls {
     /// Polls as voting needs them (question, options, times), so a vote
     /// costs no query; forgotten after every change and every few seconds.
     definitions: RwLock<HashMap<i64, Arc<Definition>>>,
+    /// Raised by every forget: a definition read before an edit is not kept after it.
+    generation: std::sync::atomic::AtomicU64,
+    /// One refresh of the sidebar at a time: a slow one that read before an
+    /// edit must not overwrite a later one that read after it.
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 /// A poll and its options, without trusting the counts in it.
@@ -126,6 +131,8 @@ impl Polls {
             ballots: ballots::BallotBox::start(store.clone()),
             sidebar: Arc::default(),
             definitions: RwLock::default(),
+            refreshing: tokio::sync::Mutex::new(()),
+            generation: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -133,17 +140,23 @@ impl Polls {
         if let Some(found) = self.definitions.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&id) {
             return Ok(Some(Arc::clone(found)));
         }
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
         let Some(loaded) = store.poll(id).await? else {
             return Ok(None);
         };
         let loaded = Arc::new(loaded);
-        self.definitions.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id, Arc::clone(&loaded));
+        let mut kept = self.definitions.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
+            kept.insert(id, Arc::clone(&loaded));
+        }
         Ok(Some(loaded))
     }
 
     /// After an edit here, or on the jobs tick (edits on other nodes).
     pub fn forget_definitions(&self) {
-        self.definitions.write().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        let mut kept = self.definitions.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        kept.clear();
     }
 
     /// The slot templates read the sidebar poll from.
@@ -192,6 +205,7 @@ impl Polls {
     /// Re-reads the sidebar poll; true when what pages show of it changed
     /// (another node edited it, or its closing time passed).
     pub async fn refresh_sidebar(&self, state: &AppState) -> Result<bool, PollsError> {
+        let _one_at_a_time = self.refreshing.lock().await;
         let form = match state.store.sidebar_poll_id().await? {
             Some(id) => state.store.poll(id).await?.map(|(poll, options)| {
                 minijinja::Value::from_serialize(self.form(&poll, &options, crate::store::now_seconds()))

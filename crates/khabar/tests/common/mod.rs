@@ -419,3 +419,34 @@ impl Email {
         self.text[start..].split_whitespace().next().unwrap_or_default().to_owned()
     }
 }
+
+/// Starts the khabar binary with `arguments` on an ephemeral port, with the
+/// environment given, and returns it with the base URL it reports.
+pub fn start_binary(arguments: &[&str], environment: &[(&str, &str)]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_khabar"))
+        .args(arguments)
+        .args(["--addr", "127.0.0.1:0"])
+        .envs(environment.iter().copied())
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn khabar");
+    let stderr = child.stderr.take().expect("stderr");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(at) = line.find("serving at http://") {
+                let address: String = line[at + "serving at ".len()..]
+                    .chars()
+                    .take_while(|character| !character.is_whitespace())
+                    .collect();
+                let _ = sender.send(address);
+            }
+        }
+    });
+    let base = receiver.recv_timeout(std::time::Duration::from_secs(60)).expect("khabar reports its address");
+    (child, base.trim_end_matches(|character: char| !character.is_ascii_digit()).to_owned())
+}
