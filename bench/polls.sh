@@ -39,8 +39,8 @@ POLL=1
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 [[ -d $HOME/.cargo/bin ]] && PATH=$HOME/.cargo/bin:$PATH
 
-die() { echo "polls.sh: ERROR: $*" >&2; exit 1; }
-log() { echo "== $*"; }
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $ENCODING == gzip || $ENCODING == identity ]] || die "ENCODING must be gzip or identity"
 [[ $VOTE_CONNECTIONS =~ ^[1-9][0-9]*$ ]] || die "VOTE_CONNECTIONS must be a positive whole number"
@@ -74,22 +74,6 @@ KPID=  # khabar demo
 WPID=  # wrk: the vote storm (or the idle / warm-up reads)
 RPID=  # wrk: the page reads during the storm
 
-stop_pid() { # pid, name: SIGTERM, wait up to 5 s, then SIGKILL (also its children)
-  local pid=$1 name=$2 i kids
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-  kids=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "polls.sh: $name ($pid) did not stop in 5 s; killing" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-  for k in $kids; do kill -KILL "$k" 2>/dev/null || true; done
-}
 
 cleanup() {
   local rc=$?
@@ -108,26 +92,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() { # a loopback port nothing listens on
-  if command -v python3 >/dev/null 2>&1; then
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' && return
-  fi
-  local p
-  for ((i = 0; i < 200; i++)); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  die "no free port found"
-}
 
-healthz_ok() { # port
-  local line=
-  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
-  printf 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3 2>/dev/null || true
-  IFS= read -r -t 2 line <&3 || true
-  exec 3<&- 3>&-
-  [[ $line == "HTTP/1."?" 200"* ]]
-}
 
 wait_ready() { # port pid timeout_s name
   local port=$1 pid=$2 limit=$3 name=$4 i

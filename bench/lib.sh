@@ -1,0 +1,52 @@
+# Shared by the bench scripts (sourced): messages, process clean-up, ports,
+# and the readiness probe. BENCH names the calling script in messages.
+BENCH=$(basename "${BASH_SOURCE[1]:-bench}")
+
+die() { echo "$BENCH: ERROR: $*" >&2; exit 1; }
+log() { echo "== $*"; }
+
+descendants() { # pid -> its children, grandchildren, ... (deepest last)
+  local kid
+  for kid in $(ps -o pid= --ppid "$1" 2>/dev/null || true); do
+    echo "$kid"
+    descendants "$kid"
+  done
+}
+
+stop_pid() { # pid, name: SIGTERM, wait up to 5 s, then SIGKILL (also its descendants)
+  local pid=$1 name=$2 i kids
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
+  kids=$(descendants "$pid")
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "$BENCH: $name ($pid) did not stop in 5 s; killing" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+  for k in $kids; do kill -KILL "$k" 2>/dev/null || true; done
+}
+
+free_port() { # a loopback port nothing listens on
+  if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' && return
+  fi
+  local p
+  for ((i = 0; i < 200; i++)); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  die "no free port found"
+}
+
+healthz_ok() { # port
+  local line=
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
+  printf 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3 2>/dev/null || true
+  IFS= read -r -t 2 line <&3 || true
+  exec 3<&- 3>&-
+  [[ $line == "HTTP/1."?" 200"* ]]
+}
