@@ -132,27 +132,31 @@ impl Templates {
     }
 }
 
+/// Escapes the five characters HTML needs, in text and in quoted attributes;
+/// also for text placed into already rendered HTML (newsletter slots).
+pub fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
 /// minijinja's HTML escaping also escapes `/`, which bloats every URL in a
 /// page; escaping the five characters HTML needs is as safe in text and in
 /// quoted attributes, and keeps pages smaller.
 fn escape_html_minimally(output: &mut Output, state: &State, value: &Value) -> Result<(), minijinja::Error> {
     match (state.auto_escape(), value.as_str()) {
-        (AutoEscape::Html, Some(text)) if !value.is_safe() => {
-            let mut escaped = String::with_capacity(text.len());
-            for character in text.chars() {
-                match character {
-                    '&' => escaped.push_str("&amp;"),
-                    '<' => escaped.push_str("&lt;"),
-                    '>' => escaped.push_str("&gt;"),
-                    '"' => escaped.push_str("&quot;"),
-                    '\'' => escaped.push_str("&#39;"),
-                    other => escaped.push(other),
-                }
-            }
-            output
-                .write_str(&escaped)
-                .map_err(|error| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, error.to_string()))
-        }
+        (AutoEscape::Html, Some(text)) if !value.is_safe() => output
+            .write_str(&escape_html(text))
+            .map_err(|error| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, error.to_string())),
         _ => minijinja::escape_formatter(output, state, value),
     }
 }

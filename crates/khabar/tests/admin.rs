@@ -603,10 +603,15 @@ async fn upload(browser: &mut Browser<'_>, bytes: Vec<u8>, file_name: &str, capt
         .text("caption", caption.to_owned())
         .text("credit", "تصوير: خبر")
         .part("file", reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()));
+    post_multipart(browser, "/admin/media", form).await
+}
+
+/// A multipart form posted from this browser, as the admin's upload forms send it.
+async fn post_multipart(browser: &mut Browser<'_>, path: &str, form: reqwest::multipart::Form) -> reqwest::Response {
     let response = browser
         .app
         .client
-        .post(browser.app.url("/admin/media"))
+        .post(browser.app.url(path))
         .header(header::COOKIE, browser.cookie_header())
         .header(header::ORIGIN, &browser.app.base)
         .multipart(form)
@@ -1062,18 +1067,7 @@ async fn import_subscribers(browser: &mut Browser<'_>, csv: &str, mode: &str) ->
         .text("csrf", csrf)
         .text("mode", mode.to_owned())
         .part("file", reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("list.csv"));
-    let response = browser
-        .app
-        .client
-        .post(browser.app.url("/admin/newsletter/import"))
-        .header(header::COOKIE, browser.cookie_header())
-        .header(header::ORIGIN, &browser.app.base)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    browser.keep_cookies(&response);
-    response
+    post_multipart(browser, "/admin/newsletter/import", form).await
 }
 
 /// The admin's subscriber desk: import with a line-by-line report, counts,
@@ -1093,6 +1087,12 @@ async fn admins_import_search_export_and_erase_subscribers() {
     let mut admin = logged_in(&app, "admin@example.com").await;
 
     let csv = "email,name\nsalma@example.com,سلمى\nSALMA@example.com,سلمى مكررة\nnot-an-email,خطأ\nbad@example.com,\"سطر\nجديد\"\nomar@مثال.إختبار,\n";
+    let headless = import_subscribers(&mut admin, "name\nسلمى\n", "confirmed").await;
+    assert_eq!(headless.status(), 422);
+    assert!(
+        headless.text().await.unwrap().contains("السطر الأول"),
+        "a file without an email column is explained in Arabic"
+    );
     let report = import_subscribers(&mut admin, csv, "confirmed").await;
     assert_eq!(report.status(), 200);
     let page = report.text().await.unwrap();

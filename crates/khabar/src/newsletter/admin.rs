@@ -136,13 +136,20 @@ pub async fn import(State(state): State<AppState>, staff: Staff, request: Reques
         }
     }
     staff.check_csrf(&csrf)?;
+    let refused = |failure: String, confirmed: bool| -> Result<Response, AppError> {
+        let context = minijinja::context! { failure => failure, confirmed => confirmed };
+        Ok(page_with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(&state, &staff, "admin/newsletter_import.html", "newsletter", context)?,
+        ))
+    };
     let confirmed = match mode.as_str() {
         "confirmed" => true,
         "pending" => false,
-        _ => return Err(AppError::invalid_field("mode", "choose confirmed or pending")),
+        _ => return refused("اختر حالة العناوين الجديدة: مؤكَّدة أو بانتظار التأكيد.".to_owned(), false),
     };
     let Some(file) = file.filter(|file| !file.is_empty()) else {
-        return Err(AppError::invalid_field("file", "choose a CSV file"));
+        return refused("اختر ملف CSV.".to_owned(), confirmed);
     };
     let outcome = import_csv(&state.store, file.as_ref(), confirmed, now_seconds(), |_| {}).await;
     let (status, context) = match outcome {
@@ -166,10 +173,13 @@ pub async fn import(State(state): State<AppState>, staff: Staff, request: Reques
                 .await;
             (StatusCode::OK, minijinja::context! { report => report, confirmed => confirmed, requests => requests })
         }
-        Err(error) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            minijinja::context! { failure => error.to_string(), confirmed => confirmed },
-        ),
+        Err(super::import::ImportError::Header) => {
+            return refused("السطر الأول يجب أن يسمّي الأعمدة، وفيها email (وname إن وُجد).".to_owned(), confirmed)
+        }
+        Err(super::import::ImportError::Csv(error)) => {
+            return refused(format!("الملف ليس CSV صالحًا ({error})."), confirmed)
+        }
+        Err(super::import::ImportError::Newsletter(error)) => return Err(error.into()),
     };
     Ok(page_with_status(status, render(&state, &staff, "admin/newsletter_import.html", "newsletter", context)?))
 }

@@ -28,6 +28,7 @@ use super::store::{Delivery, Outcome, QueuedRecipient, SendKind, SendRow};
 use super::NewsletterError;
 use crate::app::AppState;
 use crate::store::now_seconds;
+use crate::templates::escape_html;
 
 pub const LEASE_SECONDS: i64 = 30;
 /// Niceness of the thread that sends newsletters inside the server (Linux
@@ -96,21 +97,6 @@ impl Pacer {
         };
         tokio::time::sleep_until(slot).await;
     }
-}
-
-fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            other => escaped.push(other),
-        }
-    }
-    escaped
 }
 
 /// The reader-specific slots of a template.
