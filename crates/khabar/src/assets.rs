@@ -51,7 +51,7 @@ fn content_type_for(name: &str) -> &'static str {
 impl StaticFile {
     fn new(bytes: Bytes, name: &str) -> Self {
         let digest = Sha256::digest(&bytes);
-        let fingerprint = digest.iter().take(5).map(|byte| format!("{byte:02x}")).collect();
+        let fingerprint = hex::encode(&digest[..5]);
         StaticFile { bytes, content_type: content_type_for(name), fingerprint }
     }
 }

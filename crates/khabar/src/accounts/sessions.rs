@@ -18,7 +18,7 @@ pub const TRUSTED_DEVICE_SECONDS: i64 = 180 * 24 * 3600;
 pub fn random_token() -> String {
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
-    secret.iter().map(|byte| format!("{byte:02x}")).collect()
+    hex::encode(secret)
 }
 
 #[derive(Debug, Clone)]

@@ -10,13 +10,13 @@ const TOKEN_PREFIX: &str = "khabar_";
 
 pub fn hash_token(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    hex::encode(digest)
 }
 
 fn new_token() -> String {
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
-    let hex: String = secret.iter().map(|byte| format!("{byte:02x}")).collect();
+    let hex: String = hex::encode(secret);
     format!("{TOKEN_PREFIX}{hex}")
 }
 

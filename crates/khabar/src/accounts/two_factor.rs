@@ -22,7 +22,7 @@ pub enum TwoFactorError {
 pub fn new_secret() -> String {
     match Secret::generate_secret().to_encoded() {
         Secret::Encoded(text) => text,
-        Secret::Raw(bytes) => bytes.iter().map(|byte| format!("{byte:02x}")).collect(),
+        Secret::Raw(bytes) => hex::encode(bytes),
     }
 }
 

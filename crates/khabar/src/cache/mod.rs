@@ -36,7 +36,7 @@ impl CachedPage {
     pub fn build(html: String, max_age: Option<Duration>, canonical_path: Option<String>) -> Self {
         let identity = Bytes::from(html);
         let digest = Sha256::digest(&identity);
-        let etag: String = digest.iter().take(12).map(|byte| format!("{byte:02x}")).collect();
+        let etag: String = hex::encode(&digest[..12]);
         let gzip = {
             let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
             // Writing to a Vec cannot fail.

@@ -63,24 +63,13 @@ pub struct FormToken {
 pub fn new_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    hex(&bytes)
+    hex::encode(bytes)
 }
 
 pub fn new_link_key() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
-    hex(&bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|at| u8::from_str_radix(&text[at..at + 2], 16).ok()).collect()
+    hex::encode(bytes)
 }
 
 pub struct Signer {
@@ -109,8 +98,8 @@ impl Signer {
         let id = subscriber_id.to_string();
         let tag = self.mac(&[purpose.label(), &id, &expiry, link_key]).finalize().into_bytes();
         match expires_at {
-            Some(at) => format!("{id}.{at}.{}", hex(&tag[..LINK_MAC_BYTES])),
-            None => format!("{id}.{}", hex(&tag[..LINK_MAC_BYTES])),
+            Some(at) => format!("{id}.{at}.{}", hex::encode(&tag[..LINK_MAC_BYTES])),
+            None => format!("{id}.{}", hex::encode(&tag[..LINK_MAC_BYTES])),
         }
     }
 
@@ -118,8 +107,8 @@ impl Signer {
     pub fn parse_link(token: &str) -> Option<LinkClaim> {
         let parts: Vec<&str> = token.split('.').collect();
         let (id, expires_at, mac) = match parts.as_slice() {
-            [id, mac] => (id.parse().ok()?, None, unhex(mac)?),
-            [id, expires, mac] => (id.parse().ok()?, Some(expires.parse().ok()?), unhex(mac)?),
+            [id, mac] => (id.parse().ok()?, None, hex::decode(mac).ok()?),
+            [id, expires, mac] => (id.parse().ok()?, Some(expires.parse().ok()?), hex::decode(mac).ok()?),
             _ => return None,
         };
         (mac.len() == LINK_MAC_BYTES).then_some(LinkClaim { subscriber_id: id, expires_at, mac })
@@ -144,7 +133,7 @@ impl Signer {
         let issued = issued_at.to_string();
         let seed = challenge_seed.to_string();
         let tag = self.mac(&["form", kind_label, &issued, &seed]).finalize().into_bytes();
-        format!("{kind_label}.{issued}.{seed}.{}", hex(&tag[..LINK_MAC_BYTES]))
+        format!("{kind_label}.{issued}.{seed}.{}", hex::encode(&tag[..LINK_MAC_BYTES]))
     }
 
     pub fn read_form_token(&self, token: &str) -> Option<FormToken> {
@@ -154,7 +143,7 @@ impl Signer {
             "v" => FormKind::Visitor,
             _ => return None,
         };
-        self.mac(&["form", kind_label, issued, seed]).verify_truncated_left(&unhex(mac)?).ok()?;
+        self.mac(&["form", kind_label, issued, seed]).verify_truncated_left(&hex::decode(mac).ok()?).ok()?;
         Some(FormToken { kind, issued_at: issued.parse().ok()?, challenge_seed: seed.parse().ok()? })
     }
 }
