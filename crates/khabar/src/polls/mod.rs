@@ -60,6 +60,10 @@ pub struct Polls {
     /// One refresh of the sidebar at a time: a slow one that read before an
     /// edit must not overwrite a later one that read after it.
     refreshing: tokio::sync::Mutex<()>,
+    /// Signing is cheap, but a vote storm checks the same few tokens and
+    /// the same day's salt tens of thousands of times a second.
+    form_tokens: RwLock<HashMap<i64, String>>,
+    address_salt: std::sync::Mutex<(i64, String)>,
 }
 
 /// A poll and its options, without trusting the counts in it.
@@ -122,7 +126,7 @@ impl Polls {
     pub async fn new(store: &Store) -> Result<Polls, PollsError> {
         let mut fresh = [0u8; 32];
         rand::rng().fill_bytes(&mut fresh);
-        let fresh: String = fresh.iter().map(|byte| format!("{byte:02x}")).collect();
+        let fresh: String = hex::encode(fresh);
         let secret = store.site_secret("polls", &fresh).await?;
         let keyed = HmacSha256::new_from_slice(secret.as_bytes())
             .unwrap_or_else(|_| unreachable!("HMAC accepts keys of every length"));
@@ -133,6 +137,8 @@ impl Polls {
             definitions: RwLock::default(),
             refreshing: tokio::sync::Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
+            form_tokens: RwLock::default(),
+            address_salt: std::sync::Mutex::default(),
         })
     }
 
@@ -170,21 +176,40 @@ impl Polls {
             mac.update(part.as_bytes());
             mac.update(b"\x1f");
         }
-        mac.finalize().into_bytes()[..16].iter().map(|byte| format!("{byte:02x}")).collect()
+        hex::encode(&mac.finalize().into_bytes()[..16])
     }
 
     /// The token in a poll's form: the same for every reader (pages are
     /// cached), never stale, and only good for this poll. The Origin check is
     /// what stops other sites; this stops forms made up elsewhere.
     pub fn form_token(&self, poll_id: i64) -> String {
-        self.tag(&["poll-form", &poll_id.to_string()])
+        let kept = self.form_tokens.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&poll_id).cloned();
+        if let Some(token) = kept {
+            return token;
+        }
+        let token = self.tag(&["poll-form", &poll_id.to_string()]);
+        let mut kept = self.form_tokens.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Any id can be posted to; only so many are remembered.
+        if kept.len() < 1000 {
+            kept.insert(poll_id, token.clone());
+        }
+        token
     }
 
-    pub fn new_voter(&self) -> String {
-        let mut bytes = [0u8; 16];
-        rand::rng().fill_bytes(&mut bytes);
-        let id: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-        format!("{id}.{}", self.tag(&["voter", &id]))
+    /// A new voter: the cookie value to set, and the voter id inside it.
+    /// The id starts with its creation time in milliseconds, so the voters
+    /// of a storm, nearly all new, are appended to the end of the votes'
+    /// index: a batch then dirties a few pages of it, where random ids would
+    /// scatter one page per vote (and write each to the log at commit).
+    pub fn new_voter(&self) -> (String, String) {
+        let milliseconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_millis() as u64);
+        let mut random = [0u8; 10];
+        rand::rng().fill_bytes(&mut random);
+        let id = format!("{milliseconds:012x}{}", hex::encode(random));
+        let cookie = format!("{id}.{}", self.tag(&["voter", &id]));
+        (cookie, id)
     }
 
     /// The voter id in a cookie value, when the cookie is ours.
@@ -197,9 +222,16 @@ impl Polls {
     /// A client address, hashed with a salt that changes every day: enough
     /// to count votes from one address within the hour, never the address.
     pub fn address_hash(&self, address: &std::net::IpAddr, now: i64) -> String {
-        let salt = self.tag(&["address-salt", &(now / 86_400).to_string()]);
+        let day = now / 86_400;
+        let salt = {
+            let mut kept = self.address_salt.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if kept.0 != day || kept.1.is_empty() {
+                *kept = (day, self.tag(&["address-salt", &day.to_string()]));
+            }
+            kept.1.clone()
+        };
         let digest = Sha256::digest(format!("{salt}:{address}").as_bytes());
-        digest[..16].iter().map(|byte| format!("{byte:02x}")).collect()
+        hex::encode(&digest[..16])
     }
 
     /// Re-reads the sidebar poll; true when what pages show of it changed

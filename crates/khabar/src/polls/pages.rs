@@ -77,13 +77,6 @@ fn read_voter(state: &AppState, headers: &HeaderMap) -> Option<String> {
         .and_then(|(_, value)| state.polls.voter_of(value))
 }
 
-#[derive(Serialize)]
-struct VoteAnswer {
-    counted: &'static str,
-    voted: bool,
-    results: Results,
-}
-
 /// Whether a staff member is logged in on this browser (for staff-only polls).
 async fn is_staff(state: &AppState, headers: &HeaderMap) -> Result<bool, AppError> {
     let Some(token) = crate::admin::session::read_cookie(state, headers, crate::admin::session::SESSION_COOKIE) else {
@@ -203,30 +196,44 @@ pub async fn vote(
     let (voter, new_cookie) = match read_voter(&state, &headers) {
         Some(voter) => (voter, None),
         None => {
-            let cookie = state.polls.new_voter();
-            let voter = state.polls.voter_of(&cookie).unwrap_or_default();
+            let (cookie, voter) = state.polls.new_voter();
             (voter, Some(cookie))
         }
     };
     let ballot = Ballot {
         poll_id: id,
         voter,
-        address_hash: state.polls.address_hash(&address.ip(), now),
+        address_hash: if poll.address_allowance > 0 {
+            state.polls.address_hash(&address.ip(), now)
+        } else {
+            String::new()
+        },
         option_ids: choices,
         address_allowance: poll.address_allowance,
     };
-    let (counted, tally) = state.polls.ballots.cast(ballot).await?;
+    let (counted, snapshot) = state.polls.ballots.cast(ballot).await?;
     let (status, counted_code) = match counted {
         Counted::Accepted => (StatusCode::OK, "accepted"),
         Counted::AlreadyVoted => (StatusCode::OK, "already_voted"),
         Counted::OverAllowance => (StatusCode::TOO_MANY_REQUESTS, "over_allowance"),
     };
-    let (counted_poll, counted_options) = super::with_tally(&definition, &tally);
-    let shown = results(&state, &counted_poll, &counted_options, now);
+    let shown_with_counts = || {
+        let (counted_poll, counted_options) = super::with_tally(&definition, &snapshot.tally);
+        results(&state, &counted_poll, &counted_options, now)
+    };
     let mut response = if json {
         let voted = counted != Counted::OverAllowance;
-        (status, axum::Json(VoteAnswer { counted: counted_code, voted, results: shown })).into_response()
+        let shown =
+            snapshot.rendered(|| serde_json::to_vec(&shown_with_counts()).unwrap_or_else(|_| b"null".to_vec()).into());
+        let mut answer = Vec::with_capacity(shown.len() + 64);
+        answer.extend_from_slice(format!(r#"{{"counted":"{counted_code}","voted":{voted},"results":"#).as_bytes());
+        answer.extend_from_slice(&shown);
+        answer.push(b'}');
+        let mut response = (status, answer).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
     } else {
+        let shown = shown_with_counts();
         let notice = match counted {
             Counted::Accepted => "شكرًا، حُسب صوتك.",
             Counted::AlreadyVoted => "صوّتَّ في هذا الاستطلاع من قبل؛ صوتك الأول هو المحسوب.",

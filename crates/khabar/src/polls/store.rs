@@ -55,6 +55,7 @@ pub struct PollWrite {
 pub struct Ballot {
     pub poll_id: i64,
     pub voter: String,
+    /// '' when the poll has no per-address allowance: nothing is kept then.
     pub address_hash: String,
     pub option_ids: Vec<i64>,
     pub address_allowance: i64,
@@ -273,8 +274,10 @@ impl Store {
                 let key = (ballot.poll_id, ballot.address_hash.as_str());
                 let before: i64 = match used_in_batch.get(&key) {
                     Some(_) => 0,
+                    // (`address_hash <> ''` lets the partial index on these rows serve.)
                     None => sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM poll_votes WHERE poll_id = $1 AND address_hash = $2 AND voted_at > $3",
+                        "SELECT COUNT(*) FROM poll_votes \
+                         WHERE poll_id = $1 AND address_hash = $2 AND address_hash <> '' AND voted_at > $3",
                     )
                     .bind(ballot.poll_id)
                     .bind(&ballot.address_hash)
@@ -293,19 +296,37 @@ impl Store {
             let candidates: Vec<usize> = (0..ballots.len()).filter(|index| allowed[*index]).collect();
             let mut stored: HashSet<(i64, String)> = HashSet::new();
             for chunk in candidates.chunks(500) {
-                let mut sql = String::from("INSERT INTO poll_votes (poll_id, voter, address_hash, voted_at) VALUES ");
+                let mut sql =
+                    String::from("INSERT INTO poll_votes (poll_id, voter, option_id, address_hash, voted_at) VALUES ");
                 for (position, _) in chunk.iter().enumerate() {
-                    let base = position * 4;
+                    let base = position * 5;
                     if position > 0 {
                         sql.push(',');
                     }
-                    sql.push_str(&format!("(${}, ${}, ${}, ${})", base + 1, base + 2, base + 3, base + 4));
+                    sql.push_str(&format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        base + 1,
+                        base + 2,
+                        base + 3,
+                        base + 4,
+                        base + 5
+                    ));
                 }
                 sql.push_str(" ON CONFLICT (poll_id, voter) DO NOTHING RETURNING poll_id, voter");
                 let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
                 for index in chunk {
                     let ballot = &ballots[*index];
-                    query = query.bind(ballot.poll_id).bind(&ballot.voter).bind(&ballot.address_hash).bind(now);
+                    // One answer is kept in the vote's own row; several go to poll_vote_choices.
+                    let only_answer = match ballot.option_ids.as_slice() {
+                        [only] => Some(*only),
+                        _ => None,
+                    };
+                    query = query
+                        .bind(ballot.poll_id)
+                        .bind(&ballot.voter)
+                        .bind(only_answer)
+                        .bind(&ballot.address_hash)
+                        .bind(now);
                 }
                 stored.extend(query.fetch_all(&mut *tx).await?);
             }
@@ -321,7 +342,9 @@ impl Store {
                 if stored.contains(&key) && counted_once.insert((ballot.poll_id, ballot.voter.as_str())) {
                     outcomes[index] = Counted::Accepted;
                     for option_id in &ballot.option_ids {
-                        choices.push((ballot.poll_id, ballot.voter.as_str(), *option_id));
+                        if ballot.option_ids.len() > 1 {
+                            choices.push((ballot.poll_id, ballot.voter.as_str(), *option_id));
+                        }
                         *raised.entry(*option_id).or_default() += 1;
                     }
                     *voters.entry(ballot.poll_id).or_default() += 1;

@@ -95,6 +95,29 @@ impl Store {
         Ok(())
     }
 
+    /// The same database through a connection that only its caller uses:
+    /// for a writer that should keep SQLite's page cache warm (a shared
+    /// connection's cache is dropped whenever another one wrote) and whose
+    /// connection thread should be made on the caller's own thread, so it
+    /// runs at that thread's priority. PostgreSQL connections do their work
+    /// in the server, so the shared pool serves there.
+    pub async fn connection_of_its_own(&self) -> Result<Store, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let options = (*pool.connect_options()).clone();
+                let own = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(options)
+                    .await?;
+                Ok(Store { pool: Pool::Sqlite(own) })
+            }
+            Pool::Postgres(_) => Ok(self.clone()),
+        }
+    }
+
     pub fn pool(&self) -> &Pool {
         &self.pool
     }
