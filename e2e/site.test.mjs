@@ -116,6 +116,9 @@ describe('khabar reader site in headless Chromium', () => {
       try {
         const res = await page.goto(`${server.base}/`, { waitUntil: 'load' });
         assert.equal(res.status(), 200, 'home page status');
+        // Let the page's own requests (the poll's state) finish first: leaving
+        // mid-request aborts it, and the watcher would count that as a failure.
+        await page.waitForLoadState('networkidle');
         // Follow the first /news/ link, as a reader would.
         const link = page.locator('a[href^="/news/"]').first();
         const href = await link.getAttribute('href');
