@@ -57,6 +57,8 @@ pub enum StartError {
     Newsletter(#[from] crate::newsletter::NewsletterError),
     #[error(transparent)]
     Polls(#[from] crate::polls::PollsError),
+    #[error(transparent)]
+    Comments(#[from] crate::comments::CommentsError),
 }
 
 /// Cloned for every request by axum, so it is one reference count.
@@ -83,6 +85,7 @@ pub struct Services {
     pub mailer: Arc<crate::mail::Mailer>,
     pub newsletter: Arc<crate::newsletter::Newsletter>,
     pub polls: Arc<crate::polls::Polls>,
+    pub comments: Arc<crate::comments::Comments>,
     settings: std::sync::RwLock<Arc<SiteSettings>>,
     /// Woken when an upload waits for its responsive copies.
     pub media_waiting: tokio::sync::Notify,
@@ -106,6 +109,7 @@ impl AppState {
         let theme_dir = config.theme_dir.as_deref();
         let assets = Arc::new(StaticAssets::load(theme_dir).map_err(StartError::Theme)?);
         let polls = Arc::new(crate::polls::Polls::new(&store).await?);
+        let comments = Arc::new(crate::comments::Comments::new(&store).await?);
         let templates = Arc::new(Templates::load(theme_dir, Arc::clone(&assets), polls.sidebar_slot())?);
         let locale = Arc::new(reader_locale(&config, &settings)?);
         let state = AppState(Arc::new(Services {
@@ -120,6 +124,7 @@ impl AppState {
             mailer,
             newsletter,
             polls,
+            comments,
             settings: std::sync::RwLock::new(Arc::new(settings)),
             media_waiting: tokio::sync::Notify::new(),
         }));
@@ -204,6 +209,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::articles::router())
         .merge(crate::newsletter::router())
         .merge(crate::polls::router())
+        .merge(crate::comments::router())
         .merge(crate::admin::router(state.clone()))
         .route("/healthz", get(healthz))
         .route("/static/{fingerprint}/{*name}", get(crate::assets::serve_static))

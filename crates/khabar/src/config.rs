@@ -76,6 +76,10 @@ pub struct Config {
     pub newsletter_bounce_limit: u32,
     /// Ask a small arithmetic question (in Arabic words) before accepting a signup.
     pub newsletter_challenge: bool,
+    /// Comments accepted per 10 minutes from one email, and from one client
+    /// address (an office or a mobile carrier shares one: keep it higher).
+    pub comments_per_email: u32,
+    pub comments_per_address: u32,
 }
 
 impl Default for Config {
@@ -102,6 +106,8 @@ impl Default for Config {
             newsletter_rate: 0,
             newsletter_bounce_limit: 3,
             newsletter_challenge: false,
+            comments_per_email: 5,
+            comments_per_address: 20,
         }
     }
 }
@@ -171,6 +177,11 @@ impl Config {
         }
         if self.newsletter_concurrency == 0 || self.newsletter_concurrency > 256 {
             return Err(ConfigError::Invalid("newsletter_concurrency must be between 1 and 256".to_owned()));
+        }
+        if self.comments_per_email == 0 || self.comments_per_address == 0 {
+            return Err(ConfigError::Invalid(
+                "comments_per_email and comments_per_address must be at least 1".to_owned(),
+            ));
         }
         if self.newsletter_bounce_limit == 0 {
             return Err(ConfigError::Invalid("newsletter_bounce_limit must be at least 1".to_owned()));

@@ -7,6 +7,7 @@ pub mod articles;
 pub mod assets;
 pub mod cache;
 pub mod cli;
+pub mod comments;
 pub mod config;
 pub mod demo;
 pub mod error;

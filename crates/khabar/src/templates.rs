@@ -15,6 +15,8 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("macros.html", include_str!("../templates/macros.html")),
     ("home.html", include_str!("../templates/home.html")),
     ("article.html", include_str!("../templates/article.html")),
+    ("comments.html", include_str!("../templates/comments.html")),
+    ("comment_reply.html", include_str!("../templates/comment_reply.html")),
     ("list.html", include_str!("../templates/list.html")),
     ("error.html", include_str!("../templates/error.html")),
     ("admin/base.html", include_str!("../templates/admin/base.html")),

@@ -71,6 +71,7 @@ async fn render_article(state: &AppState, id: i64) -> Result<RenderedPage, AppEr
         Some(poll_id) => state.store.poll(poll_id).await?.map(|(poll, options)| state.polls.form(&poll, &options, now)),
         None => None,
     };
+    let comments = crate::comments::pages::article_comments(state, row.id, now).await?;
     let html = state.templates.render(
         "article.html",
         minijinja::context! {
@@ -80,6 +81,7 @@ async fn render_article(state: &AppState, id: i64) -> Result<RenderedPage, AppEr
             article => article,
             related => related,
             article_poll => poll,
+            comments => comments,
         },
     )?;
     Ok(RenderedPage { html, max_age: None, canonical_path: Some(article_path(row.id, &row.slug)) })

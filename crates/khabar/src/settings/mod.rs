@@ -48,6 +48,14 @@ pub struct SiteSettings {
     pub timezone: Option<String>,
     pub digits: Option<String>,
     pub base_url: Option<String>,
+    /// "moderated", "first_moderated" (the default) or "open".
+    pub comments_mode: Option<String>,
+    /// Comments turned off on the whole site.
+    pub comments_off: bool,
+    /// Articles stop taking comments this many days after publication (none when unset).
+    pub comments_close_after_days: Option<i64>,
+    /// Words that send a comment to the moderation queue, matched after Arabic folding.
+    pub comment_banned_words: Vec<String>,
 }
 
 fn follow_key(network: &str) -> String {
@@ -96,6 +104,21 @@ impl Store {
             timezone: text("timezone"),
             digits: text("digits"),
             base_url: text("base_url"),
+            comments_mode: text("comments_mode"),
+            comments_off: text("comments_off").is_some_and(|value| value == "true"),
+            comments_close_after_days: text("comments_close_after_days")
+                .and_then(|value| value.parse().ok())
+                .filter(|days: &i64| *days > 0),
+            comment_banned_words: text("comment_banned_words")
+                .map(|words| {
+                    words
+                        .split(['\n', ',', '،'])
+                        .map(str::trim)
+                        .filter(|word| !word.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
             follow: NETWORKS
                 .iter()
                 .filter_map(|network| {

@@ -1,0 +1,263 @@
+//! Comments in the database, on both backends.
+
+use serde::Serialize;
+
+use crate::store::{with_pool, Store, StoreError};
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct CommentRow {
+    pub id: i64,
+    pub article_id: i64,
+    pub parent_id: Option<i64>,
+    pub name: String,
+    #[serde(skip)]
+    pub email_hash: String,
+    #[serde(skip)]
+    pub address_hash: String,
+    #[serde(skip)]
+    pub body_markdown: String,
+    pub body_html: String,
+    pub status: String,
+    pub held_for: String,
+    pub reports: i64,
+    pub editor_note: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "id, article_id, parent_id, name, email_hash, address_hash, body_markdown, body_html, status, \
+                       held_for, reports, editor_note, created_at, updated_at";
+
+pub struct NewComment<'a> {
+    pub article_id: i64,
+    pub parent_id: Option<i64>,
+    pub name: &'a str,
+    pub email_hash: &'a str,
+    pub notify_email: &'a str,
+    pub address_hash: &'a str,
+    pub body_markdown: &'a str,
+    pub body_html: &'a str,
+    pub status: &'a str,
+    pub held_for: &'a str,
+    pub edit_key_hash: &'a str,
+}
+
+/// What the article needs to take comments: whether it can be seen, and
+/// whether an editor closed its comments.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ArticleForComments {
+    pub id: i64,
+    pub status: String,
+    pub published_at: Option<i64>,
+    pub comments_closed: bool,
+}
+
+impl Store {
+    pub async fn article_for_comments(&self, article_id: i64) -> Result<Option<ArticleForComments>, StoreError> {
+        let row = with_pool!(self, pool => sqlx::query_as::<_, ArticleForComments>(
+            "SELECT id, status, published_at, comments_closed FROM articles WHERE id = $1",
+        )
+        .bind(article_id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(row)
+    }
+
+    pub async fn set_comments_closed(&self, article_id: i64, closed: bool) -> Result<bool, StoreError> {
+        let changed = with_pool!(self, pool => sqlx::query("UPDATE articles SET comments_closed = $2 WHERE id = $1")
+            .bind(article_id)
+            .bind(closed)
+            .execute(pool)
+            .await
+            .map(|result| result.rows_affected()))?;
+        Ok(changed > 0)
+    }
+
+    pub async fn insert_comment(&self, comment: &NewComment<'_>, now: i64) -> Result<i64, StoreError> {
+        let id = with_pool!(self, pool => sqlx::query_scalar::<_, i64>(
+            "INSERT INTO comments (article_id, parent_id, name, email_hash, notify_email, address_hash, \
+             body_markdown, body_html, status, held_for, edit_key_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+        )
+        .bind(comment.article_id)
+        .bind(comment.parent_id)
+        .bind(comment.name)
+        .bind(comment.email_hash)
+        .bind(comment.notify_email)
+        .bind(comment.address_hash)
+        .bind(comment.body_markdown)
+        .bind(comment.body_html)
+        .bind(comment.status)
+        .bind(comment.held_for)
+        .bind(comment.edit_key_hash)
+        .bind(now)
+        .fetch_one(pool)
+        .await)?;
+        Ok(id)
+    }
+
+    pub async fn comment(&self, id: i64) -> Result<Option<CommentRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM comments WHERE id = $1");
+        let row = with_pool!(self, pool => sqlx::query_as::<_, CommentRow>(&sql).bind(id).fetch_optional(pool).await)?;
+        Ok(row)
+    }
+
+    /// An article's approved comments, oldest first (replies among them).
+    pub async fn approved_comments(&self, article_id: i64) -> Result<Vec<CommentRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM comments WHERE article_id = $1 AND status = 'approved' ORDER BY created_at, id"
+        );
+        let rows =
+            with_pool!(self, pool => sqlx::query_as::<_, CommentRow>(&sql).bind(article_id).fetch_all(pool).await)?;
+        Ok(rows)
+    }
+
+    /// Approved comments per article, for lists of articles.
+    pub async fn approved_comment_counts(
+        &self,
+        article_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+        if article_ids.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        let placeholders: Vec<String> = (1..=article_ids.len()).map(|index| format!("${index}")).collect();
+        let sql = format!(
+            "SELECT article_id, COUNT(*) FROM comments WHERE status = 'approved' AND article_id IN ({}) \
+             GROUP BY article_id",
+            placeholders.join(", ")
+        );
+        let rows: Vec<(i64, i64)> = with_pool!(self, pool => {
+            let mut query = sqlx::query_as(&sql);
+            for id in article_ids {
+                query = query.bind(*id);
+            }
+            query.fetch_all(pool).await
+        })?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// The moderation queue (or any status), newest first.
+    pub async fn comments_with_status(&self, status: &str, limit: i64) -> Result<Vec<CommentRow>, StoreError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM comments WHERE status = $1 ORDER BY created_at DESC, id DESC LIMIT $2");
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, CommentRow>(&sql)
+            .bind(status)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows)
+    }
+
+    pub async fn comment_status_counts(&self) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+        let rows: Vec<(String, i64)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT status, COUNT(*) FROM comments GROUP BY status",
+        )
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Moves a comment to a status; the article it is under, when it existed.
+    pub async fn set_comment_status(&self, id: i64, status: &str, now: i64) -> Result<Option<i64>, StoreError> {
+        let article = with_pool!(self, pool => sqlx::query_scalar::<_, i64>(
+            "UPDATE comments SET status = $2, updated_at = $3, \
+             held_for = CASE WHEN $2 = 'approved' THEN '' ELSE held_for END, \
+             reports = CASE WHEN $2 = 'approved' THEN 0 ELSE reports END \
+             WHERE id = $1 RETURNING article_id",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(now)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(article)
+    }
+
+    /// Deletes a comment and its replies; the article it was under.
+    pub async fn delete_comment(&self, id: i64) -> Result<Option<i64>, StoreError> {
+        let article = with_pool!(self, pool => sqlx::query_scalar::<_, i64>(
+            "DELETE FROM comments WHERE id = $1 RETURNING article_id",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(article)
+    }
+
+    /// Whether this reader (by email hash) had a comment approved before.
+    pub async fn is_trusted_commenter(&self, email_hash: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> = with_pool!(self, pool => sqlx::query_scalar(
+            "SELECT id FROM comments WHERE email_hash = $1 AND status = 'approved' LIMIT 1",
+        )
+        .bind(email_hash)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(found.is_some())
+    }
+
+    pub async fn is_banned_commenter(&self, email_hash: &str, address_hash: &str) -> Result<bool, StoreError> {
+        let found: Option<String> = with_pool!(self, pool => sqlx::query_scalar(
+            "SELECT kind FROM comment_bans WHERE (kind = 'email' AND value_hash = $1) \
+             OR (kind = 'address' AND value_hash = $2) LIMIT 1",
+        )
+        .bind(email_hash)
+        .bind(address_hash)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(found.is_some())
+    }
+
+    pub async fn ban_commenter(&self, kind: &str, value_hash: &str, by: &str, now: i64) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query(
+            "INSERT INTO comment_bans (kind, value_hash, created_by, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (kind, value_hash) DO NOTHING",
+        )
+        .bind(kind)
+        .bind(value_hash)
+        .bind(by)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Comments since a time from one email hash or one address hash.
+    pub async fn comments_since(
+        &self,
+        email_hash: &str,
+        address_hash: &str,
+        since: i64,
+    ) -> Result<(i64, i64), StoreError> {
+        let (by_email, by_address): (i64, i64) = with_pool!(self, pool => sqlx::query_as(
+            "SELECT COALESCE(SUM(CASE WHEN email_hash = $1 THEN 1 ELSE 0 END), 0), \
+                    COALESCE(SUM(CASE WHEN address_hash = $2 THEN 1 ELSE 0 END), 0) \
+             FROM comments WHERE created_at > $3 AND (email_hash = $1 OR address_hash = $2)",
+        )
+        .bind(email_hash)
+        .bind(address_hash)
+        .bind(since)
+        .fetch_one(pool)
+        .await)?;
+        Ok((by_email, by_address))
+    }
+
+    /// Whether this reader posted the very same text recently (a double
+    /// submit, or a bot repeating itself).
+    pub async fn same_comment_since(
+        &self,
+        email_hash: &str,
+        body_markdown: &str,
+        since: i64,
+    ) -> Result<bool, StoreError> {
+        let found: Option<i64> = with_pool!(self, pool => sqlx::query_scalar(
+            "SELECT id FROM comments WHERE email_hash = $1 AND body_markdown = $2 AND created_at > $3 LIMIT 1",
+        )
+        .bind(email_hash)
+        .bind(body_markdown)
+        .bind(since)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(found.is_some())
+    }
+}
