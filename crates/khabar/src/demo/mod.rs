@@ -3,6 +3,7 @@
 //! nothing is downloaded.
 
 mod articles;
+mod comments;
 mod images;
 
 use std::path::Path;
@@ -73,6 +74,7 @@ pub async fn seed(store: &Store, data_dir: &Path) -> Result<usize, DemoError> {
     let image_dir = data_dir.join("media").join("demo");
     std::fs::create_dir_all(&image_dir).map_err(DemoError::Images)?;
     let mut created = Vec::with_capacity(articles::ARTICLES.len());
+    let mut published = Vec::with_capacity(articles::ARTICLES.len());
     for (index, source) in articles::ARTICLES.iter().enumerate() {
         let number = index + 1;
         let (front, body) = parse(number, source)?;
@@ -103,7 +105,9 @@ pub async fn seed(store: &Store, data_dir: &Path) -> Result<usize, DemoError> {
         };
         let write = validate(input, None, now, Saver { staff_id: None, name: "العرض التجريبي".into() })
             .map_err(|problem| DemoError::Article { index: number, message: problem.to_string() })?;
-        created.push(store.create_article(&write, now).await?);
+        let id = store.create_article(&write, now).await?;
+        created.push(id);
+        published.push((id, now - front.hours_ago * 3600));
     }
     for (position, (name, description)) in SECTIONS.iter().enumerate() {
         let slug = khabar_arabic::slug::slugify(name);
@@ -138,6 +142,7 @@ pub async fn seed(store: &Store, data_dir: &Path) -> Result<usize, DemoError> {
         address_allowance: 0,
     };
     store.create_poll(&poll, "العرض التجريبي", now).await?;
+    comments::seed(store, &published).await?;
     Ok(created.len())
 }
 
