@@ -20,6 +20,7 @@ pub mod polls;
 pub mod sections;
 pub mod server;
 pub mod settings;
+pub mod signing;
 pub mod site;
 pub mod store;
 pub mod templates;

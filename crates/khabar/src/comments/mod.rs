@@ -10,14 +10,10 @@ pub mod store;
 
 use axum::routing::{get, post};
 use axum::Router;
-use hmac::{Hmac, Mac};
 use rand::RngCore;
-use sha2::Sha256;
 
 use crate::app::AppState;
 use crate::store::{Store, StoreError};
-
-type HmacSha256 = Hmac<Sha256>;
 
 pub const MAX_NAME_CHARS: usize = 60;
 pub const MAX_BODY_CHARS: usize = 5000;
@@ -63,26 +59,16 @@ impl Mode {
 
 /// Signing keys of the feature.
 pub struct Comments {
-    keyed: HmacSha256,
+    keyed: crate::signing::Keyed,
 }
 
 impl Comments {
     pub async fn new(store: &Store) -> Result<Comments, CommentsError> {
-        let mut fresh = [0u8; 32];
-        rand::rng().fill_bytes(&mut fresh);
-        let secret = store.site_secret("comments", &hex::encode(fresh)).await?;
-        let keyed = HmacSha256::new_from_slice(secret.as_bytes())
-            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of every length"));
-        Ok(Comments { keyed })
+        Ok(Comments { keyed: crate::signing::Keyed::for_site(store, "comments").await? })
     }
 
     fn tag(&self, parts: &[&str]) -> String {
-        let mut mac = self.keyed.clone();
-        for part in parts {
-            mac.update(part.as_bytes());
-            mac.update(b"\x1f");
-        }
-        hex::encode(&mac.finalize().into_bytes()[..16])
+        self.keyed.tag(parts)
     }
 
     /// The token in an article's comment form: the same for every reader

@@ -15,13 +15,7 @@ use crate::app::AppState;
 use crate::error::{AppError, PageForPeople};
 use crate::newsletter::addresses::{normalize_email, normalize_name, AddressError};
 use crate::store::now_seconds;
-
-fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|accept| accept.contains("application/json"))
-}
+use crate::web::wants_json;
 
 /// A refusal in the client's language: JSON for scripts, an Arabic page for people.
 fn refuse(state: &AppState, json: bool, status: StatusCode, code: &str, message: &str, arabic: &str) -> Response {

@@ -14,7 +14,6 @@ use std::sync::{Arc, RwLock};
 
 use axum::routing::{get, post};
 use axum::Router;
-use hmac::{Hmac, Mac};
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -22,8 +21,6 @@ use sha2::{Digest, Sha256};
 use crate::app::AppState;
 use crate::store::{Store, StoreError};
 use store::{OptionRow, PollRow};
-
-type HmacSha256 = Hmac<Sha256>;
 
 pub const VOTER_COOKIE: &str = "khabar_voter";
 /// Readers keep their voter id for a year.
@@ -48,7 +45,7 @@ impl From<PollsError> for crate::error::AppError {
 
 /// The signing keys and the in-memory pieces of the polls feature.
 pub struct Polls {
-    keyed: HmacSha256,
+    keyed: crate::signing::Keyed,
     pub ballots: ballots::BallotBox,
     /// The sidebar poll as every page shows it, refreshed after each change.
     sidebar: Arc<RwLock<Option<minijinja::Value>>>,
@@ -124,12 +121,7 @@ pub fn poll_state(poll: &PollRow, now: i64) -> &'static str {
 
 impl Polls {
     pub async fn new(store: &Store) -> Result<Polls, PollsError> {
-        let mut fresh = [0u8; 32];
-        rand::rng().fill_bytes(&mut fresh);
-        let fresh: String = hex::encode(fresh);
-        let secret = store.site_secret("polls", &fresh).await?;
-        let keyed = HmacSha256::new_from_slice(secret.as_bytes())
-            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of every length"));
+        let keyed = crate::signing::Keyed::for_site(store, "polls").await?;
         Ok(Polls {
             keyed,
             ballots: ballots::BallotBox::start(store.clone()),
@@ -171,12 +163,7 @@ impl Polls {
     }
 
     fn tag(&self, parts: &[&str]) -> String {
-        let mut mac = self.keyed.clone();
-        for part in parts {
-            mac.update(part.as_bytes());
-            mac.update(b"\x1f");
-        }
-        hex::encode(&mac.finalize().into_bytes()[..16])
+        self.keyed.tag(parts)
     }
 
     /// The token in a poll's form: the same for every reader (pages are

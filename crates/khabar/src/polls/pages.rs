@@ -13,14 +13,7 @@ use super::{poll_state, results, Results, VOTER_COOKIE, VOTER_COOKIE_SECONDS};
 use crate::app::AppState;
 use crate::error::{AppError, PageForPeople};
 use crate::store::now_seconds;
-
-/// Whether the client asked for JSON (the page script does).
-fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|accept| accept.contains("application/json"))
-}
+use crate::web::wants_json;
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
