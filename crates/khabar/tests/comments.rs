@@ -441,3 +441,23 @@ async fn hostile_comments_are_stored_harmless() {
     }
     app.stop().await;
 }
+
+/// /news/{id}/comments is where comments go, so no article may take "comments" as its slug.
+#[tokio::test]
+async fn an_article_titled_comments_stays_reachable() {
+    let app = TestApp::builder().start().await.unwrap();
+    let token = app.token().await;
+    let response = app
+        .post_article(
+            &token,
+            &serde_json::json!({"title": "Comments", "body_markdown": "نص", "section": "منوعات", "status": "published"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let id = response.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let redirect = app.get(&format!("/news/{id}")).await;
+    let location = redirect.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    assert!(!location.ends_with("/comments"), "{location}");
+    assert_eq!(app.get(&location).await.status(), 200);
+    app.stop().await;
+}

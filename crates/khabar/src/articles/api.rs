@@ -352,8 +352,10 @@ pub fn validate(
         _ => requested_time,
     };
     let rendered = markdown::render(&body_markdown);
-    let slug =
-        Some(khabar_arabic::slug::slugify(&title)).filter(|slug| !slug.is_empty()).unwrap_or_else(|| "خبر".into());
+    // "comments" is taken: /news/{id}/comments is where comments are posted.
+    let slug = Some(khabar_arabic::slug::slugify(&title))
+        .filter(|slug| !slug.is_empty() && slug != "comments")
+        .unwrap_or_else(|| "خبر".into());
     let (featured_image, featured_caption, featured_credit) = match featured_image {
         Some(image) => {
             (Some(image.url.trim().to_owned()), image.caption.trim().to_owned(), image.credit.trim().to_owned())
