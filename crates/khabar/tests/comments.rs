@@ -47,6 +47,12 @@ async fn moderate(app: &TestApp, token: &str, id: i64, action: &str) -> reqwest:
     app.client.post(app.url(&format!("/api/admin/comments/{id}/{action}"))).bearer_auth(token).send().await.unwrap()
 }
 
+/// The moderation queue, as a moderation script reads it.
+async fn pending(app: &TestApp, token: &str) -> Value {
+    let response = app.client.get(app.url("/api/admin/comments?status=pending")).bearer_auth(token).send().await;
+    response.unwrap().json().await.unwrap()
+}
+
 async fn public_comments(app: &TestApp, article: i64) -> Value {
     app.get(&format!("/api/content/articles/{article}/comments")).await.json().await.unwrap()
 }
@@ -70,16 +76,7 @@ async fn moderation_flow(backend: Backend) {
     assert!(!article_page(&app, 1).await.contains("خبر <strong>مهم</strong>"));
 
     // The queue has it; approving puts it on the (cached) article page at once.
-    let queue: Value = app
-        .client
-        .get(app.url("/api/admin/comments?status=pending"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let queue = pending(&app, &token).await;
     assert!(queue["comments"].as_array().unwrap().iter().any(|item| item["id"] == first_id), "{queue}");
     assert_eq!(queue["comments"][0]["held_for"], "first_comment");
     assert!(!queue.to_string().contains("salma@example.com"), "emails are never exposed");
@@ -222,16 +219,7 @@ async fn refusals(backend: Backend) {
     let trapped =
         post(&app, 1, &[("name", "بوت"), ("email", "bot@example.com"), ("body", "رابط"), ("website", "x")]).await;
     assert_eq!(trapped.status(), 202);
-    let queue: Value = app
-        .client
-        .get(app.url("/api/admin/comments?status=pending"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let queue = pending(&app, &token).await;
     assert_eq!(queue["comments"].as_array().unwrap().len(), 0, "{queue}");
 
     // A repeat of the same text, then too many comments from one email.

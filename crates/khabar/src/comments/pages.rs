@@ -433,7 +433,7 @@ pub async fn reply_page(
         return Err(AppError::NotFound);
     }
     let title = state.store.article_by_id(article_id).await?.map(|row| row.title).unwrap_or_default();
-    let parent = thread(&state, vec![parent]).remove(0);
+    let parent = thread(&state, vec![parent]).into_iter().next().ok_or(AppError::NotFound)?;
     let html = state.templates.render(
         "comment_reply.html",
         minijinja::context! {
