@@ -50,3 +50,32 @@ healthz_ok() { # port
   exec 3<&- 3>&-
   [[ $line == "HTTP/1."?" 200"* ]]
 }
+
+wait_ready() { # port pid timeout_s name log: until /healthz answers; dies (showing the log's tail) if the server exits or is late
+  local port=$1 pid=$2 limit=$3 name=$4 logfile=$5 i
+  for ((i = 0; i < limit * 20; i++)); do
+    healthz_ok "$port" && return 0
+    kill -0 "$pid" 2>/dev/null || { tail -n 30 "$logfile" >&2; die "$name exited before /healthz answered"; }
+    sleep 0.05
+  done
+  tail -n 30 "$logfile" >&2
+  die "$name not ready after ${limit}s"
+}
+
+dur_s() { # 10s / 2m / 1h / 10 -> seconds
+  local d=$1
+  case $d in
+    *ms) echo 1 ;; *s) echo "${d%s}" ;; *m) echo $((${d%m} * 60)) ;; *h) echo $((${d%h} * 3600)) ;; *) echo "$d" ;;
+  esac
+}
+
+to_ms() { # wrk latency like 812.00us / 1.23ms / 1.02s / 2.00m
+  awk -v v="$1" 'BEGIN{
+    n=v+0; u=v; sub(/^[0-9.]+/, "", u)
+    if (u=="us") n/=1000; else if (u=="s") n*=1000; else if (u=="m") n*=60000; else if (u=="ns") n/=1e6
+    printf "%.3f\n", n }'
+}
+
+verdict() { # value op(>= or <) goal -> OK or MISSED
+  awk -v v="$1" -v g="$3" -v op="$2" 'BEGIN{ ok = (op == ">=") ? (v >= g) : (v < g); print ok ? "OK" : "MISSED" }'
+}

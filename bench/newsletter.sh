@@ -113,16 +113,6 @@ trap 'exit 143' TERM
 
 
 
-wait_ready() { # port pid timeout_s name
-  local port=$1 pid=$2 limit=$3 name=$4 i
-  for ((i = 0; i < limit * 20; i++)); do
-    healthz_ok "$port" && return 0
-    kill -0 "$pid" 2>/dev/null || { tail -n 30 "$T/khabar.log" >&2; die "$name exited before /healthz answered"; }
-    sleep 0.05
-  done
-  tail -n 30 "$T/khabar.log" >&2
-  die "$name not ready after ${limit}s"
-}
 
 sink_count() { # the last messages= line of the sink (0 before the first)
   awk -F= '/^messages=/{n=$2} END{print n+0}' "$T/sink.log"
@@ -134,12 +124,6 @@ set_key() { # key value(TOML) -> DATA/khabar.toml: drop the key's line(s), then 
   printf '%s = %s\n' "$1" "$2" >>"$file"
 }
 
-dur_s() { # 10s / 2m / 1h / 10 -> seconds
-  local d=$1
-  case $d in
-    *ms) echo 1 ;; *s) echo "${d%s}" ;; *m) echo $((${d%m} * 60)) ;; *h) echo $((${d%h} * 3600)) ;; *) echo "$d" ;;
-  esac
-}
 WRK_LIMIT=$(($(dur_s "$DURATION") + 30))
 
 OUT_DIR=$ROOT/bench/out/newsletter-$(date +%Y%m%d-%H%M%S)
@@ -170,7 +154,7 @@ export RUST_LOG=warn
 log "khabar demo: creating the site in $DATA"
 "$BIN" demo --data "$DATA" --addr "127.0.0.1:$KPORT" >>"$T/khabar.log" 2>&1 &
 KPID=$!
-wait_ready "$KPORT" "$KPID" 120 "khabar demo"
+wait_ready "$KPORT" "$KPID" 120 "khabar demo" "$T/khabar.log"
 stop_pid "$KPID" "khabar demo"
 KPID=
 [[ -f $DATA/khabar.toml ]] || die "the demo left no $DATA/khabar.toml"
@@ -224,7 +208,7 @@ echo "   imported in ${IMPORT_S} s"
 # ---------------------------------------------------------------- serve + idle throughput
 "$BIN" serve --data "$DATA" --addr "127.0.0.1:$KPORT" >>"$T/khabar.log" 2>&1 &
 KPID=$!
-wait_ready "$KPORT" "$KPID" 30 "khabar serve"
+wait_ready "$KPORT" "$KPID" 30 "khabar serve" "$T/khabar.log"
 
 curl -fsS --max-time 10 -o "$T/home.html" "$KURL/" || die "GET / from khabar failed"
 # (awk reads all input: `head -n1` would SIGPIPE grep and trip pipefail)
@@ -299,7 +283,7 @@ else
   SEND_START=$(date +%s.%N)
   "$BIN" serve --data "$DATA" --addr "127.0.0.1:$KPORT" >>"$T/khabar.log" 2>&1 &
   KPID=$!
-  wait_ready "$KPORT" "$KPID" 30 "khabar serve"
+  wait_ready "$KPORT" "$KPID" 30 "khabar serve" "$T/khabar.log"
   wait_for_mail
   measure_during
   for ((i = 0; i < SEND_TIMEOUT * 10; i++)); do
@@ -324,7 +308,6 @@ SPID=
 RECEIVED=$(sink_count)
 
 # ---------------------------------------------------------------- report
-verdict() { awk -v v="$1" -v g="$3" -v op="$2" 'BEGIN{ ok = (op == ">=") ? (v >= g) : (v < g); print ok ? "OK" : "MISSED" }'; }
 MPS=$(awk -v n="$SUBSCRIBERS" -v s="$SEND_S" 'BEGIN{printf "%.0f", n/s}')
 SENDER_MB=$(awk -v k="$SENDER_RSS_KB" 'BEGIN{printf "%.1f", k/1024}')
 SERVER_MB=$(awk -v k="$SERVER_HWM_KB" 'BEGIN{printf "%.1f", k/1024}')

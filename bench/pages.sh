@@ -95,8 +95,8 @@ trap 'exit 143' TERM
 
 now_ns() { date +%s%N; }
 
-# wait_ready port pid timeout_s name -> prints elapsed ms since $START_NS
-wait_ready() {
+# time_until_ready port pid timeout_s name -> prints elapsed ms since $START_NS
+time_until_ready() {
   local port=$1 pid=$2 limit=$3 name=$4 deadline
   deadline=$(($(now_ns) + limit * 1000000000))
   while :; do
@@ -125,7 +125,7 @@ log "khabar: demo site in $DATA on 127.0.0.1:$KPORT (RUST_LOG=warn: per-request 
 START_NS=$(now_ns)
 "$BIN" demo --data "$DATA" --addr "127.0.0.1:$KPORT" >>"$T/khabar.log" 2>&1 &
 KPID=$!
-ms=$(wait_ready "$KPORT" "$KPID" 120 "khabar demo")
+ms=$(time_until_ready "$KPORT" "$KPID" 120 "khabar demo")
 echo "   demo created and ready in ${ms} ms"
 
 start_samples=()
@@ -135,7 +135,7 @@ for ((s = 1; s <= STARTS; s++)); do
   START_NS=$(now_ns)
   "$BIN" serve --data "$DATA" --addr "127.0.0.1:$KPORT" >>"$T/khabar.log" 2>&1 &
   KPID=$!
-  ms=$(wait_ready "$KPORT" "$KPID" 20 "khabar serve")
+  ms=$(time_until_ready "$KPORT" "$KPID" 20 "khabar serve")
   start_samples+=("$ms")
 done
 SERVE_READY_MS=$(printf '%s\n' "${start_samples[@]}" | median)
@@ -250,20 +250,8 @@ for page in "${PAGES[@]}"; do
 done
 
 # ---------------------------------------------------------------- wrk
-dur_s() { # 10s / 2m / 1h / 10 -> seconds
-  local d=$1
-  case $d in
-    *ms) echo 1 ;; *s) echo "${d%s}" ;; *m) echo $((${d%m} * 60)) ;; *h) echo $((${d%h} * 3600)) ;; *) echo "$d" ;;
-  esac
-}
 WRK_LIMIT=$(($(dur_s "$DURATION") + 30))
 
-to_ms() { # wrk latency like 812.00us / 1.23ms / 1.02s / 2.00m
-  awk -v v="$1" 'BEGIN{
-    n=v+0; u=v; sub(/^[0-9.]+/, "", u)
-    if (u=="us") n/=1000; else if (u=="s") n*=1000; else if (u=="m") n*=60000; else if (u=="ns") n/=1e6
-    printf "%.3f\n", n }'
-}
 
 OUT_DIR=$ROOT/bench/out/pages-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT_DIR"

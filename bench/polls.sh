@@ -94,31 +94,9 @@ trap 'exit 143' TERM
 
 
 
-wait_ready() { # port pid timeout_s name
-  local port=$1 pid=$2 limit=$3 name=$4 i
-  for ((i = 0; i < limit * 20; i++)); do
-    healthz_ok "$port" && return 0
-    kill -0 "$pid" 2>/dev/null || { tail -n 30 "$T/khabar.log" >&2; die "$name exited before /healthz answered"; }
-    sleep 0.05
-  done
-  tail -n 30 "$T/khabar.log" >&2
-  die "$name not ready after ${limit}s"
-}
 
-dur_s() { # 10s / 2m / 1h / 10 -> seconds
-  local d=$1
-  case $d in
-    *ms) echo 1 ;; *s) echo "${d%s}" ;; *m) echo $((${d%m} * 60)) ;; *h) echo $((${d%h} * 3600)) ;; *) echo "$d" ;;
-  esac
-}
 WRK_LIMIT=$(($(dur_s "$DURATION") + 30))
 
-to_ms() { # wrk latency like 812.00us / 1.23ms / 1.02s / 2.00m
-  awk -v v="$1" 'BEGIN{
-    n=v+0; u=v; sub(/^[0-9.]+/, "", u)
-    if (u=="us") n/=1000; else if (u=="s") n*=1000; else if (u=="m") n*=60000; else if (u=="ns") n/=1e6
-    printf "%.3f\n", n }'
-}
 
 cpu_idle_pct() { # share of the CPUs idle over one second, before we load them (others' builds spoil figures)
   local a b
@@ -174,7 +152,7 @@ export RUST_LOG=warn
 log "khabar demo: creating the site in $DATA (SQLite) on 127.0.0.1:$KPORT (RUST_LOG=warn)"
 "$BIN" demo --data "$DATA" --addr "127.0.0.1:$KPORT" >>"$T/khabar.log" 2>&1 &
 KPID=$!
-wait_ready "$KPORT" "$KPID" 120 "khabar demo"
+wait_ready "$KPORT" "$KPID" 120 "khabar demo" "$T/khabar.log"
 
 # ---------------------------------------------------------------- what a browser would read
 curl -fsS --max-time 10 -o "$T/home.html" "$KURL/" || die "GET / from khabar failed"
@@ -333,7 +311,6 @@ revision() { # short commit, +dirty when crates/ has changes or new files
   fi
   echo "$r"
 }
-verdict() { awk -v v="$1" -v g="$3" -v op="$2" 'BEGIN{ ok = (op == ">=") ? (v >= g) : (v < g); print ok ? "OK" : "MISSED" }'; }
 RATIO=$(awk -v a="$DURING_RPS" -v b="$IDLE_RPS" 'BEGIN{printf "%.3f", a/b}')
 {
   echo
