@@ -138,6 +138,12 @@ pub const COMMENTS: CountedNoun = CountedNoun {
     other: "{n} تعليق",
 };
 
+/// ردّ (a reply to a comment).
+pub const REPLIES: CountedNoun =
+    CountedNoun {
+        zero: "لا ردود", one: "ردّ واحد", two: "ردّان", few: "{n} ردود", many: "{n} ردًّا", other: "{n} ردّ"
+    };
+
 /// مشترك (newsletter subscriber).
 pub const SUBSCRIBERS: CountedNoun = CountedNoun {
     zero: "لا مشتركين",

@@ -20,6 +20,7 @@ const BUILT_IN: &[(&str, &[u8])] = &[
     ("admin.js", include_bytes!("../static/admin.js")),
     ("newsletter.js", include_bytes!("../static/newsletter.js")),
     ("polls.js", include_bytes!("../static/polls.js")),
+    ("comments.js", include_bytes!("../static/comments.js")),
     ("fonts/NotoNaskhArabic-Regular.woff2", include_bytes!("../static/fonts/NotoNaskhArabic-Regular.woff2")),
     ("fonts/NotoNaskhArabic-Bold.woff2", include_bytes!("../static/fonts/NotoNaskhArabic-Bold.woff2")),
     ("fonts/NotoKufiArabic-Bold.woff2", include_bytes!("../static/fonts/NotoKufiArabic-Bold.woff2")),

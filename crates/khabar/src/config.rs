@@ -80,6 +80,13 @@ pub struct Config {
     /// address (an office or a mobile carrier shares one: keep it higher).
     pub comments_per_email: u32,
     pub comments_per_address: u32,
+    /// A comment sent sooner than this after its form was opened is held for
+    /// review (people take longer than scripts to write).
+    pub comments_min_seconds: u32,
+    /// Readers' reports that send an approved comment back to the queue.
+    pub comment_reports_to_queue: u32,
+    /// Editors get an email listing new pending comments at most this often (0: never).
+    pub comments_digest_hours: u32,
 }
 
 impl Default for Config {
@@ -108,6 +115,9 @@ impl Default for Config {
             newsletter_challenge: false,
             comments_per_email: 5,
             comments_per_address: 20,
+            comments_min_seconds: 3,
+            comment_reports_to_queue: 3,
+            comments_digest_hours: 6,
         }
     }
 }
@@ -182,6 +192,9 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "comments_per_email and comments_per_address must be at least 1".to_owned(),
             ));
+        }
+        if self.comment_reports_to_queue == 0 {
+            return Err(ConfigError::Invalid("comment_reports_to_queue must be at least 1".to_owned()));
         }
         if self.newsletter_bounce_limit == 0 {
             return Err(ConfigError::Invalid("newsletter_bounce_limit must be at least 1".to_owned()));

@@ -31,6 +31,9 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
             Err(error) => tracing::warn!(%error, "could not refresh the sidebar poll"),
         }
         crate::newsletter::tick(&state, &mut sends, &shutdown).await;
+        if let Err(error) = crate::comments::notify::pending_digest(&state).await {
+            tracing::warn!(%error, "could not send the pending comments digest; will retry");
+        }
         match crate::media::make_pending_variants(&state).await {
             Ok(true) => state.content_changed(),
             Ok(false) => {}

@@ -765,6 +765,26 @@ async fn every_admin_route_checks_the_role() {
         address_allowance: 0,
     };
     let poll = app.store().create_poll(&poll_write, "tests", 1).await.unwrap();
+    let comment = app
+        .store()
+        .insert_comment(
+            &khabar::comments::store::NewComment {
+                article_id: article,
+                parent_id: None,
+                name: "قارئ",
+                email_hash: "hash",
+                notify_email: "",
+                address_hash: "address",
+                body_markdown: "نص",
+                body_html: "<p>نص</p>",
+                status: "pending",
+                held_for: "first_comment",
+                edit_key_hash: "key",
+            },
+            khabar::store::now_seconds(),
+        )
+        .await
+        .unwrap();
 
     let routes: Vec<Route> = vec![
         ("GET", "/admin".into(), vec![], [L, A, A, A, A]),
@@ -812,6 +832,14 @@ async fn every_admin_route_checks_the_role() {
         ("POST", format!("/admin/polls/{poll}/action"), vec![("action", "close")], [L, D, D, A, A]),
         ("GET", format!("/admin/polls/{poll}/results.csv"), vec![], [L, D, D, A, A]),
         ("GET", format!("/admin/polls/{poll}/results.json"), vec![], [L, D, D, A, A]),
+        ("GET", "/admin/comments".into(), vec![], [L, D, D, A, A]),
+        ("GET", "/admin/comments?status=spam".into(), vec![], [L, D, D, A, A]),
+        ("POST", "/admin/comments/bulk".into(), vec![("action", "nonsense")], [L, D, D, A, A]),
+        ("GET", format!("/admin/comments/{comment}"), vec![], [L, D, D, A, A]),
+        ("POST", format!("/admin/comments/{comment}"), vec![("body", "")], [L, D, D, A, A]),
+        ("POST", format!("/admin/comments/{comment}/action"), vec![("action", "nonsense")], [L, D, D, A, A]),
+        ("POST", "/admin/comments/settings".into(), vec![("mode", "nonsense")], [L, D, D, D, A]),
+        ("POST", "/admin/comments/erase".into(), vec![("email", "not an email")], [L, D, D, D, A]),
     ];
     let mut anonymous = Browser::new(&app);
     let mut browsers = Vec::new();
@@ -1200,5 +1228,162 @@ async fn editors_run_polls_from_the_newsroom() {
         .await;
     assert_eq!(deleted.status(), 303);
     assert!(app.store().poll(id).await.unwrap().is_none());
+    app.stop().await;
+}
+
+/// The moderation queue as an editor works it, and the comment settings as
+/// an admin sets them.
+#[tokio::test]
+async fn editors_work_the_comment_queue() {
+    let app = TestApp::builder().demo().start().await.unwrap();
+    add_staff(&app, "rana@example.com", "رنا", Role::Editor).await;
+    add_staff(&app, "boss@example.com", "المديرة", Role::Admin).await;
+    let now = khabar::store::now_seconds();
+    let mut ids = Vec::new();
+    for (index, body) in ["تعليق أول ينتظر", "تعليق ثان ينتظر", "إعلان مزعج", "رأي يحتاج تهذيبًا"].iter().enumerate()
+    {
+        let email_hash = app.state.comments.email_hash(&format!("reader{index}@example.com"));
+        let id = app
+            .store()
+            .insert_comment(
+                &khabar::comments::store::NewComment {
+                    article_id: 1,
+                    parent_id: None,
+                    name: "قارئ",
+                    email_hash: &email_hash,
+                    notify_email: "",
+                    address_hash: "address",
+                    body_markdown: body,
+                    body_html: &format!("<p>{body}</p>"),
+                    status: "pending",
+                    held_for: "first_comment",
+                    edit_key_hash: "key",
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        ids.push(id.to_string());
+    }
+    let mut editor = logged_in(&app, "rana@example.com").await;
+    let queue = editor.get("/admin/comments").await.text().await.unwrap();
+    assert!(queue.contains("تعليق أول ينتظر") && queue.contains("أول تعليق لهذا القارئ"), "reasons in Arabic");
+    assert!(queue.contains("<strong>4</strong> بانتظار المراجعة"), "counts per status");
+    assert!(!queue.contains("إعدادات التعليقات"), "settings are for admins");
+    let csrf = hidden_value(&queue, "csrf");
+
+    // Bulk: approve the first two at once; they appear on the article page.
+    let bulk = editor
+        .post(
+            "/admin/comments/bulk",
+            &[("csrf", &csrf), ("action", "approve"), ("from", "pending"), ("id", &ids[0]), ("id", &ids[1])],
+        )
+        .await;
+    assert_eq!(bulk.status(), 303);
+    let page = app.get("/news/1").await;
+    let page = app.get(page.headers()[header::LOCATION].to_str().unwrap()).await.text().await.unwrap();
+    assert!(page.contains("تعليق أول ينتظر") && page.contains("تعليق ثان ينتظر"));
+    // One action: spam with a ban on the writer's email.
+    let ban =
+        editor.post(&format!("/admin/comments/{}/action", ids[2]), &[("csrf", &csrf), ("action", "ban-email")]).await;
+    assert_eq!(ban.status(), 303);
+    let banned_hash = app.state.comments.email_hash("reader2@example.com");
+    assert!(app.store().is_banned_commenter(&banned_hash, "elsewhere").await.unwrap());
+    assert_eq!(app.store().comment(ids[2].parse().unwrap()).await.unwrap().unwrap().status, "spam");
+    // Editing with a note: readers see the new text and why it changed.
+    let saved = editor
+        .post(
+            &format!("/admin/comments/{}", ids[3]),
+            &[("csrf", &csrf), ("body", "رأي **مهذب**"), ("note", "حُذفت عبارة مسيئة")],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    editor.post(&format!("/admin/comments/{}/action", ids[3]), &[("csrf", &csrf), ("action", "approve")]).await;
+    let page = app.get("/news/1").await;
+    let page = app.get(page.headers()[header::LOCATION].to_str().unwrap()).await.text().await.unwrap();
+    assert!(page.contains("رأي <strong>مهذب</strong>") && page.contains("ملاحظة المحرر: حُذفت عبارة مسيئة"));
+    let empty = editor.post(&format!("/admin/comments/{}", ids[3]), &[("csrf", &csrf), ("body", " ")]).await;
+    assert_eq!(empty.status(), 422);
+    let forged =
+        editor.post("/admin/comments/bulk", &[("csrf", "forged"), ("action", "delete"), ("id", &ids[0])]).await;
+    assert_eq!(forged.status(), 403);
+    assert!(app.store().comment(ids[0].parse().unwrap()).await.unwrap().is_some());
+
+    // The admin turns comments off site-wide: the form leaves every article.
+    let mut admin = logged_in(&app, "boss@example.com").await;
+    let csrf = admin.hidden("/admin/comments", "csrf").await;
+    let bad =
+        admin.post("/admin/comments/settings", &[("csrf", &csrf), ("mode", "open"), ("close_after_days", "-3")]).await;
+    assert_eq!(bad.status(), 422);
+    let saved = admin
+        .post(
+            "/admin/comments/settings",
+            &[
+                ("csrf", &csrf),
+                ("mode", "moderated"),
+                ("comments_off", "on"),
+                ("close_after_days", "٣٠"),
+                ("banned_words", "كلمة\nأخرى"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    let settings = app.state.settings();
+    assert_eq!(settings.comments_mode.as_deref(), Some("moderated"));
+    assert_eq!(settings.comments_close_after_days, Some(30), "Arabic-Indic digits are read");
+    assert!(settings.comments_off);
+    let page = app.get("/news/2").await;
+    let page = app.get(page.headers()[header::LOCATION].to_str().unwrap()).await.text().await.unwrap();
+    assert!(!page.contains("class=\"comment-form\""));
+    app.stop().await;
+}
+
+/// Editors close an article's comments from the editor; authors do not see the box.
+#[tokio::test]
+async fn the_editor_closes_an_articles_comments() {
+    let app = TestApp::builder().start().await.unwrap();
+    add_staff(&app, "rana@example.com", "رنا", Role::Editor).await;
+    add_staff(&app, "samer@example.com", "سامر", Role::Author).await;
+    let mut editor = logged_in(&app, "rana@example.com").await;
+    let csrf = editor.hidden("/admin/articles/new", "csrf").await;
+    let fields = |closed: bool| {
+        let mut fields = vec![
+            ("csrf", csrf.clone()),
+            ("title", "خبر بلا تعليقات".to_owned()),
+            ("body_markdown", "نص الخبر.".to_owned()),
+            ("section", "محليات".to_owned()),
+            ("action", "publish".to_owned()),
+        ];
+        if closed {
+            fields.push(("comments_closed", "on".to_owned()));
+        }
+        fields
+    };
+    let as_pairs = |fields: &[(&'static str, String)]| -> Vec<(String, String)> {
+        fields.iter().map(|(key, value)| (key.to_string(), value.clone())).collect()
+    };
+    let created = editor.post("/admin/articles/new", &as_refs(&as_pairs(&fields(true)))).await;
+    assert_eq!(created.status(), 303);
+    let location = created.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let id: i64 = location.trim_start_matches("/admin/articles/").split('?').next().unwrap().parse().unwrap();
+    assert!(app.store().article_for_comments(id).await.unwrap().unwrap().comments_closed);
+    let page = editor.get(&format!("/admin/articles/{id}")).await.text().await.unwrap();
+    assert!(page.contains("name=\"comments_closed\" checked"));
+    let public = app.get(&format!("/news/{id}")).await;
+    let public = app.get(public.headers()[header::LOCATION].to_str().unwrap()).await.text().await.unwrap();
+    assert!(public.contains("التعليقات مغلقة") && !public.contains("class=\"comment-form\""));
+
+    // Saved again without the box: open again, and the cached page follows.
+    let mut reopen = as_pairs(&fields(false));
+    reopen.push(("revision".to_owned(), hidden_value(&page, "revision")));
+    let saved = editor.post(&format!("/admin/articles/{id}"), &as_refs(&reopen)).await;
+    assert_eq!(saved.status(), 303);
+    assert!(!app.store().article_for_comments(id).await.unwrap().unwrap().comments_closed);
+    let public = app.get(&format!("/news/{id}")).await;
+    let public = app.get(public.headers()[header::LOCATION].to_str().unwrap()).await.text().await.unwrap();
+    assert!(public.contains("class=\"comment-form\""));
+
+    let mut author = logged_in(&app, "samer@example.com").await;
+    assert!(!author.get("/admin/articles/new").await.text().await.unwrap().contains("comments_closed"));
     app.stop().await;
 }

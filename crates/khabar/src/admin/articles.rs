@@ -129,6 +129,9 @@ pub struct EditorForm {
     pub authors: Option<String>,
     #[serde(default)]
     pub breaking: Option<String>,
+    /// Readers may no longer comment (only editors and admins see the box).
+    #[serde(default)]
+    pub comments_closed: Option<String>,
     #[serde(default)]
     pub image_url: String,
     #[serde(default)]
@@ -271,6 +274,12 @@ async fn form_from_article(state: &AppState, row: &ArticleRow) -> Result<EditorF
         tags: tags.iter().map(|tag| tag.name.as_str()).collect::<Vec<_>>().join("، "),
         authors: Some(authors.iter().map(|author| author.name.as_str()).collect::<Vec<_>>().join("، ")),
         breaking: row.breaking.then(|| "on".to_owned()),
+        comments_closed: state
+            .store
+            .article_for_comments(row.id)
+            .await?
+            .is_some_and(|article| article.comments_closed)
+            .then(|| "on".to_owned()),
         image_url: row.featured_image.clone().unwrap_or_default(),
         image_caption: row.featured_caption.clone(),
         image_credit: row.featured_credit.clone(),
@@ -526,8 +535,19 @@ async fn save_form(
             }
         }
     };
+    let mut comments_changed = false;
+    if staff.role().edits_all_articles() {
+        let closed = form.comments_closed.is_some();
+        let was_closed = state.store.article_for_comments(id).await?.is_some_and(|article| article.comments_closed);
+        if closed != was_closed {
+            state.store.set_comments_closed(id, closed).await?;
+            let what = if closed { "comments.close" } else { "comments.open" };
+            staff.audit(&state, what, &format!("#{id}")).await;
+            comments_changed = true;
+        }
+    }
     staff.audit(&state, &format!("article.{saved_word}"), &format!("#{id} {}", write.title)).await;
-    if status == "published" || currently_public {
+    if status == "published" || currently_public || comments_changed {
         state.content_changed();
     }
     Ok(see_other(&format!("/admin/articles/{id}?saved={saved_word}")))

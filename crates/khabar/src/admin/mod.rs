@@ -66,6 +66,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/admin/polls/{id}/action", post(crate::polls::admin::act))
         .route("/admin/polls/{id}/results.csv", get(crate::polls::admin::export))
         .route("/admin/polls/{id}/results.json", get(crate::polls::admin::export_json))
+        .route("/admin/comments", get(crate::comments::admin::queue))
+        .route("/admin/comments/bulk", post(crate::comments::admin::bulk))
+        .route("/admin/comments/settings", post(crate::comments::admin::save_settings))
+        .route("/admin/comments/erase", post(crate::comments::admin::erase))
+        .route("/admin/comments/{id}", get(crate::comments::admin::edit).post(crate::comments::admin::save))
+        .route("/admin/comments/{id}/action", post(crate::comments::admin::act))
         .route("/admin/newsletter", get(crate::newsletter::admin::subscribers))
         .route("/admin/newsletter/subscribers/{id}/erase", post(crate::newsletter::admin::erase))
         .route(

@@ -5,7 +5,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
-use crate::articles::views::{add_srcsets, article_view, card_view};
+use crate::articles::views::{article_view, card_view, complete_cards};
 use crate::cache::render::{cached_or_render, RenderedPage};
 use crate::error::AppError;
 use crate::sections::navigation;
@@ -62,7 +62,7 @@ async fn render_article(state: &AppState, id: i64) -> Result<RenderedPage, AppEr
     let related = state.store.related_articles(row.id, row.section_id, reference_time, now, RELATED_COUNT).await?;
     let mut article = article_view(state, &row, &authors, &tags);
     let mut related: Vec<_> = related.iter().map(|card| card_view(state, card)).collect();
-    add_srcsets(state, related.iter_mut()).await?;
+    complete_cards(state, related.iter_mut()).await?;
     if let Some(url) = &article.image_url {
         article.image_srcset = crate::media::srcsets(state, vec![url.clone()]).await?.remove(url);
     }
@@ -71,7 +71,14 @@ async fn render_article(state: &AppState, id: i64) -> Result<RenderedPage, AppEr
         Some(poll_id) => state.store.poll(poll_id).await?.map(|(poll, options)| state.polls.form(&poll, &options, now)),
         None => None,
     };
-    let comments = crate::comments::pages::article_comments(state, row.id, now).await?;
+    let comments = crate::comments::pages::article_comments(state, row.id, 1, now).await?;
+    // The form must leave the page when comments close by themselves.
+    let max_age = match (state.settings().comments_close_after_days, row.published_at) {
+        (Some(days), Some(at)) if at + days * 86_400 > now => {
+            Some(std::time::Duration::from_secs((at + days * 86_400 - now).unsigned_abs()))
+        }
+        _ => None,
+    };
     let html = state.templates.render(
         "article.html",
         minijinja::context! {
@@ -84,7 +91,7 @@ async fn render_article(state: &AppState, id: i64) -> Result<RenderedPage, AppEr
             comments => comments,
         },
     )?;
-    Ok(RenderedPage { html, max_age: None, canonical_path: Some(article_path(row.id, &row.slug)) })
+    Ok(RenderedPage { html, max_age, canonical_path: Some(article_path(row.id, &row.slug)) })
 }
 
 #[cfg(test)]

@@ -39,6 +39,8 @@ pub struct CardView {
     pub image_alt: String,
     pub date: ShownDate,
     pub reading_time: String,
+    /// Approved comments, counted in words ("٣ تعليقات"); None when there are none.
+    pub comments: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -82,6 +84,7 @@ pub fn card_view(state: &AppState, card: &ArticleCard) -> CardView {
         image_alt: if card.featured_caption.is_empty() { card.title.clone() } else { card.featured_caption.clone() },
         date: state.locale().date(card.published_at),
         reading_time: reading_time(state, card.word_count),
+        comments: None,
     }
 }
 
@@ -128,15 +131,24 @@ pub fn article_view(
 }
 
 /// Fills in `srcset` for cards whose image comes from the media library.
-pub async fn add_srcsets<'a>(
+/// What cards show beyond their rows: responsive image copies, and how
+/// many comments each article has.
+pub async fn complete_cards<'a>(
     state: &AppState,
     cards: impl IntoIterator<Item = &'a mut CardView>,
 ) -> Result<(), crate::store::StoreError> {
     let mut cards: Vec<&mut CardView> = cards.into_iter().collect();
     let paths: Vec<String> = cards.iter().filter_map(|card| card.image_url.clone()).collect();
     let sets = crate::media::srcsets(state, paths).await?;
+    let ids: Vec<i64> = cards.iter().map(|card| card.id).collect();
+    let counts = state.store.approved_comment_counts(&ids).await?;
+    let locale = state.locale();
     for card in &mut cards {
         card.image_srcset = card.image_url.as_ref().and_then(|url| sets.get(url).cloned());
+        card.comments = counts
+            .get(&card.id)
+            .filter(|count| **count > 0)
+            .map(|count| locale.count(count.unsigned_abs(), &khabar_arabic::plural::COMMENTS));
     }
     Ok(())
 }

@@ -45,7 +45,9 @@ impl CachedPage {
         };
         let brotli = {
             let mut output = Vec::new();
-            let parameters = brotli::enc::BrotliEncoderParams { quality: 10, ..Default::default() };
+            // Quality 9 compresses within a few percent of 10 at several
+            // times the speed; a page is compressed again after every change.
+            let parameters = brotli::enc::BrotliEncoderParams { quality: 9, ..Default::default() };
             let _ = brotli::BrotliCompress(&mut identity.as_ref(), &mut output, &parameters);
             Bytes::from(output)
         };

@@ -79,10 +79,20 @@ pub fn sanitize(html: &str) -> String {
         .replace('\u{feff}', "")
 }
 
-/// Text for places that show no markup (emails to editors, previews):
-/// whitespace collapsed, cut to `limit` characters.
+/// Text for places that show no markup (emails): the Markdown's words
+/// without its marks, whitespace collapsed, cut to `limit` characters.
 pub fn plain_excerpt(markdown: &str, limit: usize) -> String {
-    let text: String = markdown.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut words = String::new();
+    for event in Parser::new_ext(markdown, Options::empty()) {
+        match event {
+            Event::Text(text) | Event::Code(text) | Event::Html(text) | Event::InlineHtml(text) => {
+                words.push_str(&text)
+            }
+            Event::SoftBreak | Event::HardBreak | Event::End(_) => words.push(' '),
+            _ => {}
+        }
+    }
+    let text: String = words.split_whitespace().collect::<Vec<_>>().join(" ");
     if text.chars().count() <= limit {
         return text;
     }
@@ -93,6 +103,15 @@ pub fn plain_excerpt(markdown: &str, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn excerpts_drop_the_marks_and_keep_the_words() {
+        assert_eq!(
+            plain_excerpt("نعم، **التفاصيل** في [البيان](https://example.org)\n\n> اقتباس", 100),
+            "نعم، التفاصيل في البيان اقتباس"
+        );
+        assert_eq!(plain_excerpt("<b>نص</b> طويل جدًا", 6), "<b>نص<…");
+    }
 
     #[test]
     fn the_subset_becomes_html() {

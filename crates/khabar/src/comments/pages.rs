@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use super::format::{format, LINKS_BEFORE_REVIEW};
 use super::store::{ArticleForComments, CommentRow, NewComment};
-use super::{Mode, MAX_BODY_CHARS, MAX_NAME_CHARS, RATE_WINDOW_SECONDS, REPEAT_WINDOW_SECONDS};
+use super::{
+    Mode, COMMENTS_PER_PAGE, MAX_BODY_CHARS, MAX_NAME_CHARS, RATE_WINDOW_SECONDS, REPEAT_WINDOW_SECONDS, REPLIES_SHOWN,
+};
 use crate::app::AppState;
 use crate::error::{AppError, PageForPeople};
 use crate::newsletter::addresses::{normalize_email, normalize_name, AddressError};
@@ -18,7 +20,14 @@ use crate::store::now_seconds;
 use crate::web::wants_json;
 
 /// A refusal in the client's language: JSON for scripts, an Arabic page for people.
-fn refuse(state: &AppState, json: bool, status: StatusCode, code: &str, message: &str, arabic: &str) -> Response {
+pub(super) fn refuse(
+    state: &AppState,
+    json: bool,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    arabic: &str,
+) -> Response {
     let mut response = if json {
         let body = serde_json::json!({ "error": { "code": code, "message": message, "arabic": arabic } });
         (status, axum::Json(body)).into_response()
@@ -80,6 +89,7 @@ struct CommentForm {
     csrf: String,
     website: String,
     notify: bool,
+    ticket: String,
 }
 
 fn read_form(body: &[u8]) -> CommentForm {
@@ -93,6 +103,7 @@ fn read_form(body: &[u8]) -> CommentForm {
             "csrf" => form.csrf = value.into_owned(),
             "website" => form.website = value.into_owned(),
             "notify" => form.notify = !value.is_empty(),
+            "ticket" => form.ticket = value.into_owned(),
             _ => {}
         }
     }
@@ -249,19 +260,20 @@ pub async fn post_comment(
     }
 
     let formatted = format(text);
-    let settings = state.settings();
-    let held_for = if formatted.links >= LINKS_BEFORE_REVIEW {
-        "links"
-    } else if banned_word_in(text, &settings.comment_banned_words)
-        || banned_word_in(&name, &settings.comment_banned_words)
-    {
-        "banned_words"
-    } else {
-        match Mode::from_setting(settings.comments_mode.as_deref()) {
-            Mode::Moderated => "moderated",
-            Mode::FirstModerated if !state.store.is_trusted_commenter(&email_hash).await? => "first_comment",
-            _ => "",
+    // Too quick to be typed by a person, or posted without the page script
+    // (which fetches the ticket): held, not refused, so no reader loses a comment.
+    let unhurried = state
+        .comments
+        .ticket_age(article_id, form.ticket.trim(), now)
+        .is_some_and(|age| age >= i64::from(state.config.comments_min_seconds));
+    let held_for = hold_reason(&state, text, &name, formatted.links, unhurried).await?;
+    let held_for = match held_for {
+        "" if Mode::from_setting(state.settings().comments_mode.as_deref()) == Mode::FirstModerated
+            && !state.store.is_trusted_commenter(&email_hash).await? =>
+        {
+            "first_comment"
         }
+        reason => reason,
     };
     let status = if held_for.is_empty() { "approved" } else { "pending" };
     let (edit_key, edit_key_hash) = state.comments.new_edit_key();
@@ -286,6 +298,9 @@ pub async fn post_comment(
         .await?;
     if status == "approved" {
         state.content_changed();
+        if parent_id.is_some() {
+            super::notify::reply_approved(&state, id);
+        }
     }
     let message = if status == "approved" {
         "شكرًا، نُشر تعليقك."
@@ -304,17 +319,65 @@ pub async fn post_comment(
     if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
+    // A hint the page script can read (the key itself stays HttpOnly): this
+    // browser has comments here worth asking /mine about.
+    let hint = cookie::Cookie::build(("khabar_commented", "1"))
+        .path(format!("/news/{article_id}"))
+        .same_site(cookie::SameSite::Strict)
+        .secure(state.base_url().starts_with("https://"))
+        .max_age(cookie::time::Duration::minutes(10))
+        .build();
+    if let Ok(value) = HeaderValue::from_str(&hint.to_string()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
     Ok(response)
 }
 
-fn answer(state: &AppState, json: bool, article_id: i64, id: i64, status: &str, html: &str, message: &str) -> Response {
+/// Why a comment must wait for an editor whatever the site's mode ('' when
+/// nothing holds it): links, banned words, or a form sent too fast.
+pub(super) async fn hold_reason(
+    state: &AppState,
+    text: &str,
+    name: &str,
+    links: usize,
+    unhurried: bool,
+) -> Result<&'static str, AppError> {
+    let settings = state.settings();
+    Ok(if links >= LINKS_BEFORE_REVIEW {
+        "links"
+    } else if banned_word_in(text, &settings.comment_banned_words)
+        || banned_word_in(name, &settings.comment_banned_words)
+    {
+        "banned_words"
+    } else if Mode::from_setting(settings.comments_mode.as_deref()) == Mode::Moderated {
+        "moderated"
+    } else if !unhurried {
+        "unverified"
+    } else {
+        ""
+    })
+}
+
+pub(super) fn answer(
+    state: &AppState,
+    json: bool,
+    article_id: i64,
+    id: i64,
+    status: &str,
+    html: &str,
+    message: &str,
+) -> Response {
     let mut response = if json {
         let code = if status == "approved" { StatusCode::CREATED } else { StatusCode::ACCEPTED };
         (code, axum::Json(Posted { id, status, html, message })).into_response()
     } else {
-        // Back to the article; where the comment is (or a note that it waits).
-        let anchor = if status == "approved" { format!("#comment-{id}") } else { "#comments-held".to_owned() };
-        let location = format!("/news/{article_id}{anchor}");
+        // To the writer's own view of the comment: its status, and editing
+        // for ten minutes. A honeypot catch (id 0) goes back to the article.
+        let location = if id > 0 {
+            format!("/news/{article_id}/comments/{id}")
+        } else {
+            format!("/news/{article_id}#comments-held")
+        };
         let _ = state;
         let mut response = StatusCode::SEE_OTHER.into_response();
         if let Ok(value) = HeaderValue::from_str(&location) {
@@ -327,14 +390,6 @@ fn answer(state: &AppState, json: bool, article_id: i64, id: i64, status: &str, 
     response
 }
 
-/// Comments are never posted by GET.
-pub async fn comments_by_get(Path(article_id): Path<i64>) -> Response {
-    let _ = article_id;
-    let mut response = (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
 /// A comment as pages and the content API show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CommentView {
@@ -343,7 +398,12 @@ pub struct CommentView {
     pub html: String,
     pub created_at: String,
     pub date: crate::locale::ShownDate,
+    /// Why an editor changed the text, shown under it ('' when untouched).
+    pub editor_note: String,
     pub replies: Vec<CommentView>,
+    /// Replies left off this view (they are on the comment's reply page), in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub more_replies: Option<String>,
 }
 
 /// An article's approved comments as a thread: top-level comments oldest
@@ -356,7 +416,9 @@ pub fn thread(state: &AppState, rows: Vec<CommentRow>) -> Vec<CommentView> {
         html: row.body_html.clone(),
         created_at: jiff::Timestamp::from_second(row.created_at).map(|at| at.to_string()).unwrap_or_default(),
         date: locale.date(row.created_at),
+        editor_note: row.editor_note.clone(),
         replies: Vec::new(),
+        more_replies: None,
     };
     let mut top: Vec<CommentView> = rows.iter().filter(|row| row.parent_id.is_none()).map(view).collect();
     for reply in rows.iter().filter(|row| row.parent_id.is_some()) {
@@ -390,33 +452,52 @@ pub struct ArticleComments {
     pub article_id: i64,
     pub open: bool,
     pub csrf: String,
-    pub count: usize,
+    pub count: i64,
     pub count_text: String,
     pub thread: Vec<CommentView>,
+    /// 1-based page of top-level comments, and how many pages there are.
+    pub page: i64,
+    pub pages: i64,
 }
 
+/// One page of an article's thread (the article page shows the first).
 /// None when comments are off for the site and the article has none to show.
 pub async fn article_comments(
     state: &AppState,
     article_id: i64,
+    page: i64,
     now: i64,
 ) -> Result<Option<ArticleComments>, AppError> {
     let Some(article) = state.store.article_for_comments(article_id).await? else {
         return Ok(None);
     };
     let open = comments_open(state, &article, now);
-    let thread = thread(state, state.store.approved_comments(article_id).await?);
-    if !open && thread.is_empty() && state.settings().comments_off {
+    let (count, top_level) = state.store.approved_comment_totals(article_id).await?;
+    if !open && count == 0 && state.settings().comments_off {
         return Ok(None);
     }
-    let count: usize = thread.iter().map(|comment| 1 + comment.replies.len()).sum();
+    let pages = ((top_level + COMMENTS_PER_PAGE - 1) / COMMENTS_PER_PAGE).max(1);
+    let page = page.clamp(1, pages);
+    let rows =
+        state.store.approved_comments_page(article_id, (page - 1) * COMMENTS_PER_PAGE, COMMENTS_PER_PAGE).await?;
+    let mut thread = thread(state, rows);
+    let locale = state.locale();
+    for comment in &mut thread {
+        let hidden = comment.replies.len().saturating_sub(REPLIES_SHOWN);
+        if hidden > 0 {
+            comment.replies.truncate(REPLIES_SHOWN);
+            comment.more_replies = Some(locale.count(hidden as u64, &khabar_arabic::plural::REPLIES));
+        }
+    }
     Ok(Some(ArticleComments {
         article_id,
         open,
         csrf: state.comments.form_token(article_id),
         count,
-        count_text: state.locale().count(count as u64, &khabar_arabic::plural::COMMENTS),
+        count_text: state.locale().count(count.unsigned_abs(), &khabar_arabic::plural::COMMENTS),
         thread,
+        page,
+        pages,
     }))
 }
 
@@ -433,7 +514,9 @@ pub async fn reply_page(
         return Err(AppError::NotFound);
     }
     let title = state.store.article_by_id(article_id).await?.map(|row| row.title).unwrap_or_default();
-    let parent = thread(&state, vec![parent]).into_iter().next().ok_or(AppError::NotFound)?;
+    let mut rows = vec![parent];
+    rows.extend(state.store.approved_replies(comment_id).await?);
+    let parent = thread(&state, rows).into_iter().next().ok_or(AppError::NotFound)?;
     let html = state.templates.render(
         "comment_reply.html",
         minijinja::context! {
@@ -445,6 +528,8 @@ pub async fn reply_page(
             parent => parent,
             open => comments_open(&state, &article, now),
             csrf => state.comments.form_token(article_id),
+            // This page is never cached, so it can carry the time it was opened.
+            ticket => state.comments.ticket(article_id, now),
             view => "comment-reply",
         },
     )?;

@@ -260,4 +260,250 @@ impl Store {
         .await)?;
         Ok(found.is_some())
     }
+
+    /// One page of an article's approved thread: `limit` top-level comments
+    /// from `offset` (oldest first), with all their replies.
+    pub async fn approved_comments_page(
+        &self,
+        article_id: i64,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<CommentRow>, StoreError> {
+        let sql = format!(
+            "WITH page AS (SELECT id FROM comments WHERE article_id = $1 AND status = 'approved' \
+             AND parent_id IS NULL ORDER BY created_at, id LIMIT $2 OFFSET $3) \
+             SELECT {COLUMNS} FROM comments WHERE status = 'approved' \
+             AND (id IN (SELECT id FROM page) OR parent_id IN (SELECT id FROM page)) ORDER BY created_at, id"
+        );
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, CommentRow>(&sql)
+            .bind(article_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows)
+    }
+
+    /// The approved replies to a comment, oldest first.
+    pub async fn approved_replies(&self, parent_id: i64) -> Result<Vec<CommentRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM comments WHERE parent_id = $1 AND status = 'approved' ORDER BY created_at, id"
+        );
+        let rows =
+            with_pool!(self, pool => sqlx::query_as::<_, CommentRow>(&sql).bind(parent_id).fetch_all(pool).await)?;
+        Ok(rows)
+    }
+
+    /// An article's approved comments: all of them, and the top-level ones (pages count those).
+    pub async fn approved_comment_totals(&self, article_id: i64) -> Result<(i64, i64), StoreError> {
+        let totals: (i64, i64) = with_pool!(self, pool => sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN parent_id IS NULL THEN 1 ELSE 0 END), 0) \
+             FROM comments WHERE article_id = $1 AND status = 'approved'",
+        )
+        .bind(article_id)
+        .fetch_one(pool)
+        .await)?;
+        Ok(totals)
+    }
+
+    /// The hash of the key that lets the writer's browser edit a comment.
+    pub async fn comment_edit_key_hash(&self, id: i64) -> Result<Option<String>, StoreError> {
+        let hash = with_pool!(self, pool => sqlx::query_scalar::<_, String>(
+            "SELECT edit_key_hash FROM comments WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(hash)
+    }
+
+    /// New text for a comment (by its writer, or by an editor with a note).
+    pub async fn update_comment_text(
+        &self,
+        id: i64,
+        change: &CommentTextChange<'_>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let changed = with_pool!(self, pool => sqlx::query(
+            "UPDATE comments SET body_markdown = $2, body_html = $3, status = $4, held_for = $5, \
+             editor_note = $6, updated_at = $7 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(change.body_markdown)
+        .bind(change.body_html)
+        .bind(change.status)
+        .bind(change.held_for)
+        .bind(change.editor_note)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|result| result.rows_affected()))?;
+        Ok(changed > 0)
+    }
+
+    /// Records one reader's report (a second from the same reader counts
+    /// nothing). When an approved comment reaches `threshold` reports it goes
+    /// back to the queue; true when that happened now.
+    pub async fn report_comment(
+        &self,
+        id: i64,
+        reporter_hash: &str,
+        threshold: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let inserted = with_pool!(self, pool => sqlx::query(
+            "INSERT INTO comment_reports (comment_id, reporter_hash, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (comment_id, reporter_hash) DO NOTHING",
+        )
+        .bind(id)
+        .bind(reporter_hash)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|result| result.rows_affected()))?;
+        if inserted == 0 {
+            return Ok(false);
+        }
+        let requeued = with_pool!(self, pool => sqlx::query_scalar::<_, String>(
+            "UPDATE comments SET reports = reports + 1, \
+             status = CASE WHEN status = 'approved' AND reports + 1 >= $2 THEN 'pending' ELSE status END, \
+             held_for = CASE WHEN status = 'approved' AND reports + 1 >= $2 THEN 'reported' ELSE held_for END \
+             WHERE id = $1 RETURNING held_for",
+        )
+        .bind(id)
+        .bind(threshold)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(requeued.as_deref() == Some("reported"))
+    }
+
+    /// Deletes every comment written with this email (and so the replies under
+    /// them); the articles they were under.
+    pub async fn erase_commenter(&self, email_hash: &str) -> Result<Vec<i64>, StoreError> {
+        let articles = with_pool!(self, pool => sqlx::query_scalar::<_, i64>(
+            "DELETE FROM comments WHERE email_hash = $1 RETURNING article_id",
+        )
+        .bind(email_hash)
+        .fetch_all(pool)
+        .await)?;
+        Ok(articles)
+    }
+
+    /// Where to tell a comment's writer about replies ('' when they did not ask).
+    pub async fn comment_notify_email(&self, id: i64) -> Result<String, StoreError> {
+        let email = with_pool!(self, pool => sqlx::query_scalar::<_, String>(
+            "SELECT notify_email FROM comments WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(email.unwrap_or_default())
+    }
+
+    /// Marks a reply's notification as sent; true for the one caller that should send it.
+    pub async fn claim_reply_notification(&self, reply_id: i64) -> Result<bool, StoreError> {
+        let changed = with_pool!(self, pool => sqlx::query(
+            "UPDATE comments SET reply_notified = TRUE WHERE id = $1 AND NOT reply_notified",
+        )
+        .bind(reply_id)
+        .execute(pool)
+        .await
+        .map(|result| result.rows_affected()))?;
+        Ok(changed > 0)
+    }
+
+    /// Stops reply emails to a reader (by email hash) on all their comments.
+    pub async fn stop_reply_emails(&self, email_hash: &str) -> Result<u64, StoreError> {
+        let changed = with_pool!(self, pool => sqlx::query(
+            "UPDATE comments SET notify_email = '' WHERE email_hash = $1 AND notify_email <> ''",
+        )
+        .bind(email_hash)
+        .execute(pool)
+        .await
+        .map(|result| result.rows_affected()))?;
+        Ok(changed)
+    }
+
+    /// The moderation queue with the article each comment is under, newest first.
+    pub async fn moderation_queue(
+        &self,
+        status: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<QueuedComment>, StoreError> {
+        let columns: Vec<String> = COLUMNS.split(", ").map(|column| format!("c.{column}")).collect();
+        let sql = format!(
+            "SELECT {}, a.title AS article_title FROM comments c JOIN articles a ON a.id = c.article_id \
+             WHERE c.status = $1 ORDER BY c.created_at DESC, c.id DESC LIMIT $2 OFFSET $3",
+            columns.join(", ")
+        );
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, QueuedComment>(&sql)
+            .bind(status)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows)
+    }
+
+    /// Pending comments that arrived after a time, oldest first (for the editors' digest).
+    pub async fn pending_comments_since(&self, since: i64, limit: i64) -> Result<Vec<QueuedComment>, StoreError> {
+        let columns: Vec<String> = COLUMNS.split(", ").map(|column| format!("c.{column}")).collect();
+        let sql = format!(
+            "SELECT {}, a.title AS article_title FROM comments c JOIN articles a ON a.id = c.article_id \
+             WHERE c.status = 'pending' AND c.created_at > $1 ORDER BY c.created_at, c.id LIMIT $2",
+            columns.join(", ")
+        );
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, QueuedComment>(&sql)
+            .bind(since)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows)
+    }
+
+    /// When a once-per-period job was last done (0 when never).
+    pub async fn job_done_at(&self, name: &str) -> Result<i64, StoreError> {
+        let done = with_pool!(self, pool => sqlx::query_scalar::<_, i64>(
+            "SELECT done_at FROM job_marks WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(done.unwrap_or(0))
+    }
+
+    /// Claims a job for this period: true for exactly one caller among
+    /// several nodes, when it was last done at `previous` (as read before).
+    pub async fn claim_job(&self, name: &str, previous: i64, now: i64) -> Result<bool, StoreError> {
+        let changed = with_pool!(self, pool => sqlx::query(
+            "INSERT INTO job_marks (name, done_at) VALUES ($1, $3) \
+             ON CONFLICT (name) DO UPDATE SET done_at = $3 WHERE job_marks.done_at = $2",
+        )
+        .bind(name)
+        .bind(previous)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|result| result.rows_affected()))?;
+        Ok(changed > 0)
+    }
+}
+
+/// A comment in the moderation queue, with the title of its article.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct QueuedComment {
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub comment: CommentRow,
+    pub article_title: String,
+}
+
+/// What changes when a comment's text is edited.
+pub struct CommentTextChange<'a> {
+    pub body_markdown: &'a str,
+    pub body_html: &'a str,
+    pub status: &'a str,
+    pub held_for: &'a str,
+    pub editor_note: &'a str,
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::app::AppState;
 use crate::articles::readership::day_number;
 use crate::articles::store::ListFilter;
-use crate::articles::views::{add_srcsets, card_view, CardView};
+use crate::articles::views::{card_view, complete_cards, CardView};
 use crate::cache::render::{cached_or_render, RenderedPage};
 use crate::error::AppError;
 use crate::sections::navigation;
@@ -75,7 +75,7 @@ async fn render_home(state: &AppState) -> Result<RenderedPage, AppError> {
             .collect();
         blocks.push(SectionBlock { name: section.name.clone(), url: section.url.clone(), articles });
     }
-    add_srcsets(
+    complete_cards(
         state,
         top.iter_mut().chain(latest.iter_mut()).chain(blocks.iter_mut().flat_map(|block| block.articles.iter_mut())),
     )
@@ -199,7 +199,7 @@ async fn render_list(state: &AppState, kind: ListKind, slug: &str, page: u32) ->
         next_url: (page < pages).then(|| page_url(page + 1)),
     };
     let mut articles: Vec<CardView> = cards.iter().map(|card| card_view(state, card)).collect();
-    add_srcsets(state, articles.iter_mut()).await?;
+    complete_cards(state, articles.iter_mut()).await?;
     let html = state.templates.render(
         "list.html",
         minijinja::context! {
