@@ -215,6 +215,8 @@
         });
         form.querySelector(".comment-form-heading").textContent = "ردّك";
         form.querySelector("input[name=ticket]").value = "";
+        // The copy keeps the reader's name and email, not the comment they began above.
+        form.querySelector("textarea[name=body]").value = "";
         const status = form.querySelector(".comment-form-status");
         if (status) status.remove();
         const parent = document.createElement("input");
