@@ -59,6 +59,8 @@ pub enum StartError {
     Polls(#[from] crate::polls::PollsError),
     #[error(transparent)]
     Comments(#[from] crate::comments::CommentsError),
+    #[error(transparent)]
+    Search(#[from] crate::search::SearchError),
 }
 
 /// Cloned for every request by axum, so it is one reference count.
@@ -86,6 +88,7 @@ pub struct Services {
     pub newsletter: Arc<crate::newsletter::Newsletter>,
     pub polls: Arc<crate::polls::Polls>,
     pub comments: Arc<crate::comments::Comments>,
+    pub search: Arc<crate::search::Search>,
     settings: std::sync::RwLock<Arc<SiteSettings>>,
     /// Woken when an upload waits for its responsive copies.
     pub media_waiting: tokio::sync::Notify,
@@ -110,6 +113,7 @@ impl AppState {
         let assets = Arc::new(StaticAssets::load(theme_dir).map_err(StartError::Theme)?);
         let polls = Arc::new(crate::polls::Polls::new(&store).await?);
         let comments = Arc::new(crate::comments::Comments::new(&store).await?);
+        let search = Arc::new(crate::search::Search::open(data_dir, &store).await?);
         let templates = Arc::new(Templates::load(theme_dir, Arc::clone(&assets), polls.sidebar_slot())?);
         let locale = Arc::new(reader_locale(&config, &settings)?);
         let state = AppState(Arc::new(Services {
@@ -125,6 +129,7 @@ impl AppState {
             newsletter,
             polls,
             comments,
+            search,
             settings: std::sync::RwLock::new(Arc::new(settings)),
             media_waiting: tokio::sync::Notify::new(),
         }));
@@ -178,6 +183,7 @@ impl AppState {
     /// Called after every change to published content.
     pub fn content_changed(&self) {
         self.pages.invalidate_all();
+        self.search.index.wake();
     }
 }
 
@@ -210,6 +216,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::newsletter::router())
         .merge(crate::polls::router())
         .merge(crate::comments::router())
+        .merge(crate::search::router())
         .merge(crate::admin::router(state.clone()))
         .route("/healthz", get(healthz))
         .route("/static/{fingerprint}/{*name}", get(crate::assets::serve_static))

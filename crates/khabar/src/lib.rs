@@ -17,6 +17,7 @@ pub mod mail;
 pub mod media;
 pub mod newsletter;
 pub mod polls;
+pub mod search;
 pub mod sections;
 pub mod server;
 pub mod settings;

@@ -13,6 +13,9 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     jobs: JoinHandle<()>,
+    search_stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    search_writer: Option<std::thread::JoinHandle<()>>,
+    state: AppState,
 }
 
 impl RunningServer {
@@ -21,7 +24,18 @@ impl RunningServer {
         let address = listener.local_addr()?;
         let (shutdown, receiver) = watch::channel(false);
         let jobs = tokio::spawn(crate::jobs::run(state.clone(), receiver.clone()));
-        let app = router(state);
+        // The search index's one writer: a thread of its own (tantivy's writes block).
+        let search_stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let search_writer = {
+            let index = std::sync::Arc::clone(&state.search.index);
+            let store = state.store.clone();
+            let runtime = tokio::runtime::Handle::current();
+            let stop = std::sync::Arc::clone(&search_stop);
+            std::thread::Builder::new()
+                .name("search-writer".to_owned())
+                .spawn(move || index.run_writer(store, runtime, stop))?
+        };
+        let app = router(state.clone());
         let mut server_receiver = receiver;
         let server = tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -30,7 +44,7 @@ impl RunningServer {
                 })
                 .await
         });
-        Ok(RunningServer { address, shutdown, server, jobs })
+        Ok(RunningServer { address, shutdown, server, jobs, search_stop, search_writer: Some(search_writer), state })
     }
 
     /// Stops accepting, lets requests in flight finish, runs the jobs' last flush.
@@ -38,6 +52,11 @@ impl RunningServer {
         let _ = self.shutdown.send(true);
         let served = self.server.await.unwrap_or_else(|error| Err(std::io::Error::other(error)));
         let _ = self.jobs.await;
+        self.search_stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.state.search.index.wake();
+        if let Some(writer) = self.search_writer {
+            let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        }
         served
     }
 }

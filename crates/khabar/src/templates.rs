@@ -18,6 +18,8 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("comments.html", include_str!("../templates/comments.html")),
     ("comment_reply.html", include_str!("../templates/comment_reply.html")),
     ("comments_page.html", include_str!("../templates/comments_page.html")),
+    ("search.html", include_str!("../templates/search.html")),
+    ("admin/search.html", include_str!("../templates/admin/search.html")),
     ("comment_own.html", include_str!("../templates/comment_own.html")),
     ("comment_report.html", include_str!("../templates/comment_report.html")),
     ("comment_unsubscribe.html", include_str!("../templates/comment_unsubscribe.html")),

@@ -5,9 +5,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
-use common::{Backend, TestApp};
+use common::{hidden_value, Backend, Browser, TestApp};
 use khabar::accounts::passwords;
 use khabar::accounts::staff::Role;
 use reqwest::header;
@@ -15,74 +13,6 @@ use reqwest::header;
 const PASSWORD: &str = "زيتون أخضر على الطاولة 42";
 
 /// A browser: keeps its cookies and sends forms as a page would, Origin included.
-struct Browser<'a> {
-    app: &'a TestApp,
-    cookies: BTreeMap<String, String>,
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Browser { app, cookies: BTreeMap::new() }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ")
-    }
-
-    fn keep_cookies(&mut self, response: &reqwest::Response) {
-        for value in response.headers().get_all(header::SET_COOKIE) {
-            let text = value.to_str().unwrap();
-            let pair = text.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() || text.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> reqwest::Response {
-        let response =
-            self.app.client.get(self.app.url(path)).header(header::COOKIE, self.cookie_header()).send().await.unwrap();
-        self.keep_cookies(&response);
-        response
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        let response = self
-            .app
-            .client
-            .post(self.app.url(path))
-            .header(header::COOKIE, self.cookie_header())
-            .header(header::ORIGIN, &self.app.base)
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        self.keep_cookies(&response);
-        response
-    }
-
-    /// The value of a hidden `name` input on a page.
-    async fn hidden(&mut self, path: &str, name: &str) -> String {
-        let html = self.get(path).await.text().await.unwrap();
-        hidden_value(&html, name)
-    }
-
-    async fn log_in(&mut self, email: &str, password: &str) -> reqwest::Response {
-        let csrf = self.hidden("/admin/login", "csrf").await;
-        self.post("/admin/login", &[("email", email), ("password", password), ("csrf", &csrf), ("next", "/admin")])
-            .await
-    }
-}
-
-fn hidden_value(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no hidden {name}")) + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
-}
-
 async fn add_staff(app: &TestApp, email: &str, name: &str, role: Role) -> i64 {
     let hash = passwords::hash(PASSWORD.to_owned()).await.unwrap();
     app.store().create_staff(email, name, role, &hash, khabar::store::now_seconds()).await.unwrap().unwrap()

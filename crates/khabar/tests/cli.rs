@@ -240,3 +240,44 @@ fn the_first_admin_is_created_from_the_shell_and_weak_passwords_are_refused() {
         .unwrap();
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown role 'owner'"));
 }
+
+/// `khabar reindex` rebuilds the index with the server stopped, refuses
+/// while it runs, and a server started without an index builds its own.
+#[test]
+fn reindex_rebuilds_the_search_index_from_the_database() {
+    let root = tempfile::tempdir().unwrap();
+    let site = root.path().join("site");
+    let data = data_arguments(&site);
+    let arguments: Vec<&str> = std::iter::once("demo").chain(data.iter().map(String::as_str)).collect();
+    let (child, base) = start(&arguments);
+    let searched = |base: &str| {
+        let (status, body) =
+            get(&format!("{base}/api/content/search?q=%D8%A7%D9%84%D9%85%D9%81%D8%A7%D9%88%D8%B6%D8%A7%D8%AA"));
+        assert_eq!(status, 200);
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["total"].as_u64().unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while searched(&base) == 0 {
+        assert!(Instant::now() < deadline, "the new site's index was not built");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let found = searched(&base);
+    let busy = Command::new(BINARY).arg("reindex").args(&data).output().unwrap();
+    assert!(!busy.status.success(), "reindex must not fight the running server's writer");
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("running"), "{}", String::from_utf8_lossy(&busy.stderr));
+    terminate(child);
+
+    let output = Command::new(BINARY).arg("reindex").args(&data).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("indexed 30 articles"));
+
+    // Deleted index folder: the server rebuilds it at start.
+    std::fs::remove_dir_all(site.join("index")).unwrap();
+    let (child, base) = start(&arguments);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while searched(&base) != found {
+        assert!(Instant::now() < deadline, "the deleted index was not rebuilt");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    terminate(child);
+}

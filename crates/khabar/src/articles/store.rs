@@ -576,6 +576,28 @@ impl Store {
         Ok(card)
     }
 
+    /// Visible articles among `ids`, as cards, in no particular order (search hits).
+    pub async fn visible_cards(&self, ids: &[i64], now: i64) -> Result<Vec<ArticleCard>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (2..ids.len() + 2).map(|index| format!("${index}")).collect();
+        let sql = format!(
+            "SELECT {} FROM articles a JOIN sections s ON s.id = a.section_id WHERE {} AND a.id IN ({})",
+            card_columns!(),
+            visible!("$1"),
+            placeholders.join(", ")
+        );
+        let cards = with_pool!(self, pool => {
+            let mut query = sqlx::query_as::<_, ArticleCard>(&sql).bind(now);
+            for id in ids {
+                query = query.bind(*id);
+            }
+            query.fetch_all(pool).await
+        })?;
+        Ok(cards)
+    }
+
     /// Whether any article became visible in (after, until]: scheduled publication.
     pub async fn published_between(&self, after: i64, until: i64) -> Result<bool, StoreError> {
         let count: i64 = with_pool!(self, pool => sqlx::query_scalar(

@@ -3,6 +3,7 @@
 mod admin;
 mod demo;
 mod newsletter;
+mod reindex;
 mod serve;
 mod token;
 
@@ -32,6 +33,8 @@ pub enum Action {
     /// The mailing list: import subscribers, send the digest now.
     #[command(subcommand)]
     Newsletter(newsletter::Action),
+    /// Rebuild the search index from the database (the server must be stopped).
+    Reindex(reindex::Options),
 }
 
 /// Where a site lives and which database it uses.
@@ -67,7 +70,7 @@ impl Command {
     /// answering readers first. Called before the runtime's threads exist,
     /// which inherit it.
     pub fn yield_to_readers(&self) {
-        if matches!(self.action, Action::Newsletter(_)) {
+        if matches!(self.action, Action::Newsletter(_) | Action::Reindex(_)) {
             #[cfg(unix)]
             if let Err(error) = rustix::process::setpriority_process(None, BULK_NICENESS) {
                 tracing::debug!(%error, "could not lower the CPU priority");
@@ -86,6 +89,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Action::Token(action) => token::run(action).await,
         Action::Admin(action) => admin::run(action).await,
         Action::Newsletter(action) => newsletter::run(action).await,
+        Action::Reindex(options) => reindex::run(options).await,
     }
 }
 

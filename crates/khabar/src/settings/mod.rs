@@ -56,6 +56,8 @@ pub struct SiteSettings {
     pub comments_close_after_days: Option<i64>,
     /// Words that send a comment to the moderation queue, matched after Arabic folding.
     pub comment_banned_words: Vec<String>,
+    /// How much newer articles are preferred in search (0: not at all; the default 0.3).
+    pub search_recency: Option<f32>,
 }
 
 fn follow_key(network: &str) -> String {
@@ -119,6 +121,9 @@ impl Store {
                         .collect()
                 })
                 .unwrap_or_default(),
+            search_recency: text("search_recency")
+                .and_then(|value| value.parse::<f32>().ok())
+                .filter(|weight| (0.0..=5.0).contains(weight)),
             follow: NETWORKS
                 .iter()
                 .filter_map(|network| {

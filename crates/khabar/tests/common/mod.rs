@@ -450,3 +450,78 @@ pub fn start_binary(arguments: &[&str], environment: &[(&str, &str)]) -> (std::p
     let base = receiver.recv_timeout(std::time::Duration::from_secs(60)).expect("khabar reports its address");
     (child, base.trim_end_matches(|character: char| !character.is_ascii_digit()).to_owned())
 }
+
+/// A staff member's browser: keeps cookies, sends the site's Origin.
+pub struct Browser<'a> {
+    pub app: &'a TestApp,
+    pub cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        Browser { app, cookies: std::collections::BTreeMap::new() }
+    }
+
+    pub fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ")
+    }
+
+    pub fn keep_cookies(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all(reqwest::header::SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            let pair = text.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || text.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> reqwest::Response {
+        let response = self
+            .app
+            .client
+            .get(self.app.url(path))
+            .header(reqwest::header::COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let response = self
+            .app
+            .client
+            .post(self.app.url(path))
+            .header(reqwest::header::COOKIE, self.cookie_header())
+            .header(reqwest::header::ORIGIN, &self.app.base)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
+    /// The value of a hidden `name` input on a page.
+    pub async fn hidden(&mut self, path: &str, name: &str) -> String {
+        let html = self.get(path).await.text().await.unwrap();
+        hidden_value(&html, name)
+    }
+
+    pub async fn log_in(&mut self, email: &str, password: &str) -> reqwest::Response {
+        let csrf = self.hidden("/admin/login", "csrf").await;
+        self.post("/admin/login", &[("email", email), ("password", password), ("csrf", &csrf), ("next", "/admin")])
+            .await
+    }
+}
+
+pub fn hidden_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no hidden {name}")) + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
