@@ -18,7 +18,7 @@ pub async fn run(options: Options) -> Result<(), CliError> {
     site::require_site(&options.site.data)?;
     let (_, store) = site::open(&options.site.data, options.site.database.as_deref()).await?;
     let index = SearchIndex::open(&options.site.data).map_err(|error| CliError::Usage(error.to_string()))?;
-    let mut writer = index.writer().map_err(|_| {
+    let mut writer = index.bulk_writer().map_err(|_| {
         CliError::Usage(
             "the search index is in use: a khabar server is running on this folder. It keeps the index up to \
              date by itself; to rebuild, stop it and run this again (or delete DIR/index and restart it)"

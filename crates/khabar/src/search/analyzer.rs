@@ -12,8 +12,46 @@ pub const STEMMED: &str = "khabar_stemmed";
 /// Folded only, every word kept: exact words and quoted phrases.
 pub const FOLDED: &str = "khabar_folded";
 
+/// Words remembered per thread: news text repeats a few thousand words
+/// endlessly, and folding (NFC) and stemming each of them again was most of
+/// the indexing time.
+const MEMORY_WORDS: usize = 200_000;
+
+thread_local! {
+    static ANALYZED: std::cell::RefCell<std::collections::HashMap<(String, Analysis), Option<String>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Analysis {
+    Folded,
+    Stemmed,
+    WithoutClitic,
+}
+
+fn remembered(word: &str, analysis: Analysis, compute: impl FnOnce() -> Option<String>) -> Option<String> {
+    ANALYZED.with(|memory| {
+        let key = (word.to_owned(), analysis);
+        if let Some(known) = memory.borrow().get(&key) {
+            return known.clone();
+        }
+        let computed = compute();
+        let mut memory = memory.borrow_mut();
+        if memory.len() >= MEMORY_WORDS {
+            memory.clear();
+        }
+        memory.insert(key, computed.clone());
+        computed
+    })
+}
+
 /// One word as the index knows it, or None when it is not indexed at all.
 pub fn analyze_word(word: &str, stemming: bool) -> Option<String> {
+    let analysis = if stemming { Analysis::Stemmed } else { Analysis::Folded };
+    remembered(word, analysis, || analyze_word_afresh(word, stemming))
+}
+
+fn analyze_word_afresh(word: &str, stemming: bool) -> Option<String> {
     let folded = fold_for_stemming(word).to_lowercase();
     if folded.is_empty() {
         return None;
@@ -38,6 +76,10 @@ const CLITIC_LETTERS: [char; 4] = ['ب', 'ك', 'ل', 'ف'];
 const CLITIC_MIN_LETTERS: usize = 5;
 
 fn without_clitic(stemmed: &str) -> Option<String> {
+    remembered(stemmed, Analysis::WithoutClitic, || without_clitic_afresh(stemmed))
+}
+
+fn without_clitic_afresh(stemmed: &str) -> Option<String> {
     let mut letters = stemmed.chars();
     let first = letters.next()?;
     if !CLITIC_LETTERS.contains(&first) || stemmed.chars().count() < CLITIC_MIN_LETTERS {

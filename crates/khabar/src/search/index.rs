@@ -134,8 +134,15 @@ impl SearchIndex {
         self.reader.searcher().num_docs()
     }
 
+    /// The server's writer: one indexing thread, so readers keep the other cores.
     pub fn writer(&self) -> Result<IndexWriter, SearchError> {
         Ok(self.index.writer_with_num_threads(1, WRITER_MEMORY)?)
+    }
+
+    /// A writer for rebuilding from the shell, with the server stopped: every core.
+    pub fn bulk_writer(&self) -> Result<IndexWriter, SearchError> {
+        let threads = std::thread::available_parallelism().map(usize::from).unwrap_or(1).clamp(1, 4);
+        Ok(self.index.writer_with_num_threads(threads, WRITER_MEMORY * threads)?)
     }
 
     fn document(&self, article: &IndexedArticle) -> TantivyDocument {

@@ -29,8 +29,11 @@ use query::{Filters, ParsedQuery, Variants};
 pub const DEFAULT_RECENCY: f32 = 0.3;
 /// The recency bonus halves every this many days.
 const RECENCY_HALF_LIFE_DAYS: f32 = 30.0;
-/// Characters of body text around the matches shown under a hit.
-const SNIPPET_CHARS: usize = 240;
+/// Body text shown around the matches under a hit. tantivy counts bytes
+/// here: Arabic letters take two, so this is about 240 letters.
+const SNIPPET_BYTES: usize = 480;
+/// Titles are shown whole, marks and all.
+const WHOLE_TITLE_BYTES: usize = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -141,20 +144,45 @@ impl Search {
         Ok(found)
     }
 
-    /// Snippet generators for a query as run: the title, the body by stems,
-    /// and the body by exact words (quoted phrases).
-    pub fn snippets(
-        &self,
-        query: &dyn Query,
-    ) -> Result<(SnippetGenerator, SnippetGenerator, SnippetGenerator), SearchError> {
+    /// Snippet generators for a query as run: the title and the body, each
+    /// by stems and by exact words (what quoted phrases match).
+    pub fn snippets(&self, query: &dyn Query) -> Result<Snippets, SearchError> {
         let searcher = self.index.reader.searcher();
         let fields = self.index.fields;
-        let title = SnippetGenerator::create(&searcher, query, fields.title)?;
-        let mut body = SnippetGenerator::create(&searcher, query, fields.body)?;
-        body.set_max_num_chars(SNIPPET_CHARS);
-        let mut phrases = SnippetGenerator::create(&searcher, query, fields.body_exact)?;
-        phrases.set_max_num_chars(SNIPPET_CHARS);
-        Ok((title, body, phrases))
+        let generator = |field, limit| -> Result<SnippetGenerator, SearchError> {
+            let mut generator = SnippetGenerator::create(&searcher, query, field)?;
+            generator.set_max_num_chars(limit);
+            Ok(generator)
+        };
+        Ok(Snippets {
+            title: generator(fields.title, WHOLE_TITLE_BYTES)?,
+            title_phrases: generator(fields.title_exact, WHOLE_TITLE_BYTES)?,
+            body: generator(fields.body, SNIPPET_BYTES)?,
+            body_phrases: generator(fields.body_exact, SNIPPET_BYTES)?,
+        })
+    }
+}
+
+pub struct Snippets {
+    pub title: SnippetGenerator,
+    pub title_phrases: SnippetGenerator,
+    pub body: SnippetGenerator,
+    pub body_phrases: SnippetGenerator,
+}
+
+impl Snippets {
+    /// The text with its matches marked (escaped HTML): by stems, else by
+    /// exact words; None when nothing in it matched.
+    pub fn mark(stems: &SnippetGenerator, exact: &SnippetGenerator, text: &str) -> Option<String> {
+        let mut snippet = stems.snippet(text);
+        if snippet.highlighted().is_empty() {
+            snippet = exact.snippet(text);
+        }
+        if snippet.highlighted().is_empty() {
+            return None;
+        }
+        snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
+        Some(snippet.to_html())
     }
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::index::plain_text;
 use super::query::{parse, Filters, MAX_QUERY_CHARS};
-use super::DEFAULT_RECENCY;
+use super::{Snippets, DEFAULT_RECENCY};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::store::now_seconds;
@@ -87,23 +87,16 @@ async fn perform(state: &AppState, uri: &Uri) -> Result<Outcome, AppError> {
     let Some(query) = found.query else { return Ok(outcome) };
     let ids: Vec<i64> = found.hits.iter().map(|(_, id)| *id).collect();
     let cards = state.store.visible_cards(&ids, now).await?;
-    let (title_snippets, body_snippets, phrase_snippets) = search.snippets(&*query)?;
+    let snippets = search.snippets(&*query)?;
     let locale = state.locale();
     for (score, id) in found.hits {
         // The index can be a moment behind the database: what is no longer visible is skipped.
         let Some(card) = cards.iter().find(|card| card.id == id) else { continue };
         let Some(article) = state.store.article_for_index(id).await? else { continue };
-        let mut title = title_snippets.snippet(&card.title);
-        title.set_snippet_prefix_postfix("<mark>", "</mark>");
-        let title_html = if title.highlighted().is_empty() { escape(&card.title) } else { title.to_html() };
-        let text = plain_text(&article);
-        let mut snippet = body_snippets.snippet(&text);
-        if snippet.highlighted().is_empty() {
-            // Only a quoted phrase matched: its words are on the unstemmed field.
-            snippet = phrase_snippets.snippet(&text);
-        }
-        snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
-        let snippet = if snippet.fragment().is_empty() { escape(&card.summary) } else { snippet.to_html() };
+        let title_html = Snippets::mark(&snippets.title, &snippets.title_phrases, &card.title)
+            .unwrap_or_else(|| escape(&card.title));
+        let snippet = Snippets::mark(&snippets.body, &snippets.body_phrases, &plain_text(&article))
+            .unwrap_or_else(|| escape(&card.summary));
         outcome.hits.push(HitView {
             id,
             title: card.title.clone(),
