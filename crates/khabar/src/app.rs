@@ -92,6 +92,10 @@ pub struct Services {
     settings: std::sync::RwLock<Arc<SiteSettings>>,
     /// Woken when an upload waits for its responsive copies.
     pub media_waiting: tokio::sync::Notify,
+    /// The masthead's sections as of a page-cache generation: counting
+    /// articles per section on every uncached page (search) cost more than
+    /// the search itself on a big site.
+    pub navigation: std::sync::Mutex<Option<(u64, Arc<Vec<crate::sections::NavItem>>)>>,
 }
 
 #[derive(Serialize)]
@@ -132,6 +136,7 @@ impl AppState {
             search,
             settings: std::sync::RwLock::new(Arc::new(settings)),
             media_waiting: tokio::sync::Notify::new(),
+            navigation: std::sync::Mutex::new(None),
         }));
         let _ = state.polls.refresh_sidebar(&state).await?;
         Ok(state)

@@ -18,29 +18,31 @@ pub const FOLDED: &str = "khabar_folded";
 const MEMORY_WORDS: usize = 200_000;
 
 thread_local! {
-    static ANALYZED: std::cell::RefCell<std::collections::HashMap<(String, Analysis), Option<String>>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    /// One map per kind of analysis, keyed by the word as written, so a hit
+    /// costs a hash and no allocation.
+    static ANALYZED: std::cell::RefCell<[std::collections::HashMap<String, Option<String>>; 3]> =
+        std::cell::RefCell::new(Default::default());
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy)]
 enum Analysis {
-    Folded,
-    Stemmed,
-    WithoutClitic,
+    Folded = 0,
+    Stemmed = 1,
+    WithoutClitic = 2,
 }
 
 fn remembered(word: &str, analysis: Analysis, compute: impl FnOnce() -> Option<String>) -> Option<String> {
     ANALYZED.with(|memory| {
-        let key = (word.to_owned(), analysis);
-        if let Some(known) = memory.borrow().get(&key) {
+        if let Some(known) = memory.borrow()[analysis as usize].get(word) {
             return known.clone();
         }
         let computed = compute();
         let mut memory = memory.borrow_mut();
-        if memory.len() >= MEMORY_WORDS {
-            memory.clear();
+        let map = &mut memory[analysis as usize];
+        if map.len() >= MEMORY_WORDS {
+            map.clear();
         }
-        memory.insert(key, computed.clone());
+        map.insert(word.to_owned(), computed.clone());
         computed
     })
 }

@@ -67,13 +67,11 @@ async fn perform(state: &AppState, uri: &Uri) -> Result<Outcome, AppError> {
     let (from, to) = (text("from"), text("to"));
     let page = khabar_arabic::digits::to_ascii(&text("page")).parse::<usize>().unwrap_or(1).clamp(1, MAX_PAGE);
     let now = now_seconds();
-    let sections = state.store.sections(now).await?;
-    let filters = Filters {
-        section_id: sections.iter().find(|row| !section.is_empty() && row.slug == section).map(|row| row.id),
-        from: day_start(state, &from, false),
-        to: day_start(state, &to, true),
-        now,
+    let section_id = match section.as_str() {
+        "" => None,
+        slug => state.store.section_by_slug(slug).await?.map(|row| row.id),
     };
+    let filters = Filters { section_id, from: day_start(state, &from, false), to: day_start(state, &to, true), now };
     let mut outcome = Outcome { query, section, from, to, page, pages: 0, total: 0, hits: Vec::new() };
     let parsed = parse(&outcome.query);
     if parsed.is_empty() {

@@ -7,6 +7,8 @@ pub mod pages;
 pub mod store;
 
 use axum::routing::get;
+use std::sync::Arc;
+
 use axum::Router;
 use serde::Serialize;
 
@@ -32,9 +34,18 @@ pub struct NavItem {
     pub url: String,
 }
 
-/// The masthead's section links, in the newsroom's order; empty sections are left out.
+/// The masthead's section links, in the newsroom's order; empty sections are
+/// left out. Kept until content changes (the page cache's generation moves:
+/// scheduled articles going live move it too).
 pub async fn navigation(state: &AppState, now: i64) -> Result<Vec<NavItem>, AppError> {
-    Ok(state
+    let generation = state.pages.generation();
+    let kept = state.navigation.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    if let Some((kept_generation, items)) = kept {
+        if kept_generation == generation {
+            return Ok(items.as_ref().clone());
+        }
+    }
+    let items: Vec<NavItem> = state
         .store
         .sections(now)
         .await?
@@ -45,5 +56,8 @@ pub async fn navigation(state: &AppState, now: i64) -> Result<Vec<NavItem>, AppE
             name: section.name,
             slug: section.slug,
         })
-        .collect())
+        .collect();
+    *state.navigation.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+        Some((generation, Arc::new(items.clone())));
+    Ok(items)
 }
