@@ -97,10 +97,26 @@ fn push_token<'a>(out: &mut Vec<(usize, &'a str)>, text: &'a str, start: usize, 
 /// Letters and digits that can start a token. Unicode counts the harakat as Alphabetic, so
 /// marks are excluded here: a stray fatha between spaces is not a word.
 fn is_word_base(c: char) -> bool {
+    // The common cases first: Unicode's general lookups are slow for
+    // non-ASCII letters, and tokenizing is most of indexing.
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    if is_basic_arabic_letter(c) {
+        return true;
+    }
     c.is_alphanumeric() && !is_combining_mark(c)
 }
 
+/// Hamza to yeh (U+0621–U+063A, U+0641–U+064A): letters, never marks.
+fn is_basic_arabic_letter(c: char) -> bool {
+    matches!(c, '\u{0621}'..='\u{063A}' | '\u{0641}'..='\u{064A}')
+}
+
 fn is_word_mark(c: char) -> bool {
+    if c.is_ascii() || is_basic_arabic_letter(c) {
+        return false;
+    }
     is_combining_mark(c) || c == '\u{0640}'
 }
 

@@ -582,10 +582,13 @@ impl Store {
             return Ok(Vec::new());
         }
         let placeholders: Vec<String> = (2..ids.len() + 2).map(|index| format!("${index}")).collect();
+        // The visibility test is written on expressions, not bare columns, so
+        // SQLite looks the few ids up instead of walking every published
+        // article through articles_by_publication (20 ms at 100k articles).
         let sql = format!(
-            "SELECT {} FROM articles a JOIN sections s ON s.id = a.section_id WHERE {} AND a.id IN ({})",
+            "SELECT {} FROM articles a JOIN sections s ON s.id = a.section_id WHERE a.id IN ({}) \
+             AND (a.status || '') = 'published' AND a.published_at + 0 <= $1",
             card_columns!(),
-            visible!("$1"),
             placeholders.join(", ")
         );
         let cards = with_pool!(self, pool => {

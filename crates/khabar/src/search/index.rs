@@ -22,8 +22,12 @@ const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 /// How often the writer looks at the change log without being woken (other
 /// nodes' edits, scheduled jobs).
 const POLL: Duration = Duration::from_secs(1);
-/// Changes this recent are looked at again (see `search_changes`).
-const OVERLAP_SECONDS: i64 = 30;
+/// Changes applied per commit at most (a bulk import is caught up in steps).
+const CHANGES_PER_COMMIT: i64 = 5_000;
+/// How long an id skipped in the change log may still appear (a transaction
+/// that took it has not committed yet), and how many are watched at most.
+const GAP_PATIENCE_SECONDS: u64 = 60;
+const MAX_GAPS: usize = 10_000;
 /// The change log keeps a month; a node further behind rebuilds.
 const LOG_KEPT_SECONDS: i64 = 30 * 86_400;
 const REBUILD_BATCH: i64 = 500;
@@ -202,22 +206,41 @@ impl SearchIndex {
         &self,
         writer: &mut IndexWriter,
         store: &Store,
-        applied: &mut HashMap<i64, Instant>,
+        gaps: &mut HashMap<i64, Instant>,
     ) -> Result<bool, SearchError> {
         let cursor = self.cursor.load(Ordering::SeqCst);
         let (newest, oldest) = store.search_log_bounds().await?;
         let fell_behind = cursor > 0 && oldest > cursor + 1;
-        if self.needs_rebuild.load(Ordering::SeqCst) || fell_behind || cursor > newest {
+        // A newest change below the cursor means another database (a restore).
+        let other_database = newest > 0 && cursor > newest;
+        if self.needs_rebuild.load(Ordering::SeqCst) || fell_behind || other_database {
             self.rebuild(writer, store, &|_, _| {}).await?;
-            applied.clear();
+            gaps.clear();
             return Ok(true);
         }
-        let changes = store.search_changes(cursor, now_seconds() - OVERLAP_SECONDS, 5_000).await?;
-        let fresh: Vec<(i64, i64)> = changes.into_iter().filter(|(id, _)| !applied.contains_key(id)).collect();
-        if fresh.is_empty() {
+        let mut changes = store.search_changes(cursor, CHANGES_PER_COMMIT).await?;
+        let waiting: Vec<i64> = gaps.keys().copied().take(500).collect();
+        let late = store.search_changes_among(&waiting).await?;
+        for (id, _) in &late {
+            gaps.remove(id);
+        }
+        // Ids skipped between the cursor and what arrived may still commit.
+        let mut expected = cursor + 1;
+        let now = Instant::now();
+        for (id, _) in &changes {
+            while expected < *id && gaps.len() < MAX_GAPS {
+                gaps.insert(expected, now);
+                expected += 1;
+            }
+            expected = id + 1;
+        }
+        gaps.retain(|_, since| now.duration_since(*since) < Duration::from_secs(GAP_PATIENCE_SECONDS));
+        let newest_applied = changes.last().map(|(id, _)| *id).unwrap_or(cursor).max(cursor);
+        changes.extend(late);
+        if changes.is_empty() {
             return Ok(false);
         }
-        let articles: HashSet<i64> = fresh.iter().map(|(_, article)| *article).collect();
+        let articles: HashSet<i64> = changes.iter().map(|(_, article)| *article).collect();
         for article_id in articles {
             writer.delete_term(Term::from_field_u64(self.fields.id, article_id.unsigned_abs()));
             if let Some(article) = store.article_for_index(article_id).await? {
@@ -226,11 +249,7 @@ impl SearchIndex {
                 }
             }
         }
-        let newest_applied = fresh.iter().map(|(id, _)| *id).max().unwrap_or(cursor).max(cursor);
         self.commit(writer, newest_applied)?;
-        let now = Instant::now();
-        applied.extend(fresh.iter().map(|(id, _)| (*id, now)));
-        applied.retain(|_, at| now.duration_since(*at) < Duration::from_secs(OVERLAP_SECONDS.unsigned_abs() * 2));
         Ok(true)
     }
 
@@ -245,10 +264,10 @@ impl SearchIndex {
                 return;
             }
         };
-        let mut applied = HashMap::new();
+        let mut gaps = HashMap::new();
         let mut last_prune = Instant::now() - Duration::from_secs(3600);
         while !stop.load(Ordering::SeqCst) {
-            match runtime.block_on(self.catch_up(&mut writer, &store, &mut applied)) {
+            match runtime.block_on(self.catch_up(&mut writer, &store, &mut gaps)) {
                 Ok(changed) => {
                     if changed {
                         tracing::debug!(cursor = self.cursor.load(Ordering::SeqCst), "search index updated");

@@ -26,28 +26,48 @@ pub struct VariantGroup {
 }
 
 impl Store {
-    /// The newest change, and the oldest still kept (0, 0 when the log is empty).
+    /// The newest change, and the oldest still kept (0, 0 when the log is
+    /// empty). Two queries: each is one step down the primary key, where
+    /// MAX and MIN together would read the whole log.
     pub async fn search_log_bounds(&self) -> Result<(i64, i64), StoreError> {
-        let bounds: (Option<i64>, Option<i64>) = with_pool!(self, pool => sqlx::query_as(
-            "SELECT MAX(id), MIN(id) FROM search_log",
-        )
-        .fetch_one(pool)
-        .await)?;
-        Ok((bounds.0.unwrap_or(0), bounds.1.unwrap_or(0)))
+        let newest: Option<i64> = with_pool!(self, pool => sqlx::query_scalar("SELECT MAX(id) FROM search_log")
+            .fetch_one(pool)
+            .await)?;
+        let oldest: Option<i64> = with_pool!(self, pool => sqlx::query_scalar("SELECT MIN(id) FROM search_log")
+            .fetch_one(pool)
+            .await)?;
+        Ok((newest.unwrap_or(0), oldest.unwrap_or(0)))
     }
 
-    /// Changes after `cursor`, and any of the last `overlap_seconds` (on
-    /// PostgreSQL a lower id can commit after a higher one; applying a change
-    /// twice is harmless). Oldest first.
-    pub async fn search_changes(&self, cursor: i64, since: i64, limit: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+    /// Changes after `cursor`, oldest first.
+    pub async fn search_changes(&self, cursor: i64, limit: i64) -> Result<Vec<(i64, i64)>, StoreError> {
         let rows: Vec<(i64, i64)> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT id, article_id FROM search_log WHERE id > $1 OR changed_at >= $2 ORDER BY id LIMIT $3",
+            "SELECT id, article_id FROM search_log WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(cursor)
-        .bind(since)
         .bind(limit)
         .fetch_all(pool)
         .await)?;
+        Ok(rows)
+    }
+
+    /// The changes among `ids` that exist now: ids skipped earlier because
+    /// their transaction had not committed yet (PostgreSQL hands out ids
+    /// before commit, so a lower one can appear after a higher one).
+    pub async fn search_changes_among(&self, ids: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|index| format!("${index}")).collect();
+        let sql =
+            format!("SELECT id, article_id FROM search_log WHERE id IN ({}) ORDER BY id", placeholders.join(", "));
+        let rows: Vec<(i64, i64)> = with_pool!(self, pool => {
+            let mut query = sqlx::query_as(&sql);
+            for id in ids {
+                query = query.bind(*id);
+            }
+            query.fetch_all(pool).await
+        })?;
         Ok(rows)
     }
 
