@@ -770,6 +770,9 @@ async fn every_admin_route_checks_the_role() {
         ("POST", format!("/admin/comments/{comment}/action"), vec![("action", "nonsense")], [L, D, D, A, A]),
         ("POST", "/admin/comments/settings".into(), vec![("mode", "nonsense")], [L, D, D, D, A]),
         ("POST", "/admin/comments/erase".into(), vec![("email", "not an email")], [L, D, D, D, A]),
+        ("GET", "/admin/search".into(), vec![], [L, D, D, A, A]),
+        ("POST", "/admin/search".into(), vec![("recency", "x")], [L, D, D, A, A]),
+        ("POST", "/admin/search/variants".into(), vec![("words", "")], [L, D, D, A, A]),
     ];
     let mut anonymous = Browser::new(&app);
     let mut browsers = Vec::new();

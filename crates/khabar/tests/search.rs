@@ -217,6 +217,12 @@ async fn editors_declare_spellings_the_same_without_reindexing() {
     assert!(!before.contains(&23) || before.len() > 1, "the variant made the difference: {before:?}");
     let page = editor.get("/admin/search").await.text().await.unwrap();
     assert!(page.contains("الكيماوي = الكيميائي"));
+    // The recency preference: a number from 0 to 5 (Arabic-Indic digits read).
+    let bad = editor.post("/admin/search", &[("csrf", &csrf), ("recency", "كثير")]).await;
+    assert_eq!(bad.status(), 422);
+    let saved = editor.post("/admin/search", &[("csrf", &csrf), ("recency", "٠٫٥")]).await;
+    assert_eq!(saved.status(), 303);
+    assert_eq!(app.state.settings().search_recency, Some(0.5));
     // An author may not change them.
     let author = khabar::accounts::staff::Role::Author;
     app.store().create_staff("author@example.com", "كاتب", author, &hash, 0).await.unwrap();

@@ -113,9 +113,9 @@ pub async fn delete_variants(
     Ok(see_other("/admin/search?saved=1"))
 }
 
-/// `POST /admin/search` (admins): the recency preference, 0 to 5.
+/// `POST /admin/search` (editors and admins): the recency preference, 0 to 5.
 pub async fn save_recency(State(state): State<AppState>, staff: Staff, body: Bytes) -> Result<Response, AppError> {
-    staff.require(staff.role().manages_site())?;
+    staff.require(staff.role().edits_all_articles())?;
     let fields = fields(&body);
     staff.check_csrf(fields.get("csrf").map(String::as_str).unwrap_or(""))?;
     let typed = khabar_arabic::digits::to_ascii(fields.get("recency").map(String::as_str).unwrap_or("").trim())
