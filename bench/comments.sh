@@ -117,22 +117,7 @@ WPID=  # wrk
 XPID=  # xargs: the seeding
 
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_pid "$XPID" xargs
-  stop_pid "$WPID" wrk
-  stop_pid "$KPID" khabar
-  if [[ $KEEP == 1 ]]; then
-    echo "comments.sh: kept $T"
-  else
-    rm -rf "$T"
-  fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_on_exit "XPID:xargs" "WPID:wrk" "KPID:khabar"
 
 
 
@@ -267,7 +252,7 @@ export TOKEN
 
 # ---------------------------------------------------------------- the article, and another one
 # The first published article without comments (open to them), and any other open one.
-ARTICLE_ID= OTHER_ID= misses=0
+ARTICLE_ID='' OTHER_ID='' misses=0
 for ((id = 1; id <= 500 && misses < 20; id++)); do
   code=$(curl -sS --max-time 10 -o "$T/c.json" -w '%{http_code}' "$KURL/api/content/articles/$id/comments") || die "GET /api/content/articles/$id/comments failed"
   if [[ $code == 404 ]]; then misses=$((misses + 1)); continue; fi

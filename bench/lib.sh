@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the bench scripts (sourced): messages, process clean-up, ports,
 # and the readiness probe. BENCH names the calling script in messages.
 BENCH=$(basename "${BASH_SOURCE[1]:-bench}")
@@ -78,4 +79,29 @@ to_ms() { # wrk latency like 812.00us / 1.23ms / 1.02s / 2.00m
 
 verdict() { # value op(>= or <) goal -> OK or MISSED
   awk -v v="$1" -v g="$3" -v op="$2" 'BEGIN{ ok = (op == ">=") ? (v >= g) : (v < g); print ok ? "OK" : "MISSED" }'
+}
+
+# A bench's exit: `stop_on_exit VAR:label ...` stops, in that order, the
+# processes whose pids the named variables hold when the script ends (by
+# finishing, failing, Ctrl-C or TERM), then removes $T unless KEEP=1.
+stop_on_exit() {
+  STOP_ON_EXIT=("$@")
+  trap leave_bench EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+leave_bench() {
+  local rc=$? entry variable
+  trap - EXIT INT TERM
+  for entry in "${STOP_ON_EXIT[@]}"; do
+    variable=${entry%%:*}
+    stop_pid "${!variable:-}" "${entry#*:}"
+  done
+  if [[ ${KEEP:-0} == 1 ]]; then
+    echo "$BENCH: kept $T"
+  else
+    rm -rf "$T"
+  fi
+  exit $rc
 }

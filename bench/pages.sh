@@ -72,22 +72,7 @@ NPID=
 WPID=
 
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_pid "$WPID" wrk
-  stop_pid "$KPID" khabar
-  stop_pid "$NPID" nginx
-  if [[ $KEEP == 1 ]]; then
-    echo "pages.sh: kept $T"
-  else
-    rm -rf "$T"
-  fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_on_exit "WPID:wrk" "KPID:khabar" "NPID:nginx"
 
 
 # One GET /healthz over bash's /dev/tcp (no fork, so the poll is cheap and the

@@ -75,22 +75,7 @@ WPID=  # wrk: the vote storm (or the idle / warm-up reads)
 RPID=  # wrk: the page reads during the storm
 
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_pid "$WPID" wrk
-  stop_pid "$RPID" wrk
-  stop_pid "$KPID" khabar
-  if [[ $KEEP == 1 ]]; then
-    echo "polls.sh: kept $T"
-  else
-    rm -rf "$T"
-  fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_on_exit "WPID:wrk" "RPID:wrk" "KPID:khabar"
 
 
 

@@ -104,21 +104,7 @@ KPID=  # khabar serve
 JPID=  # the step running in the background: pip, the generator, khabar reindex, the query client
 
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_pid "$JPID" "the current step"
-  stop_pid "$KPID" khabar
-  if [[ $KEEP == 1 ]]; then
-    echo "search.sh: kept $T"
-  else
-    rm -rf "$T"
-  fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_on_exit "JPID:the current step" "KPID:khabar"
 
 OUT_DIR=$ROOT/bench/out/search-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT_DIR"

@@ -246,6 +246,34 @@ fn window_over(state: &AppState, json: bool) -> Response {
     )
 }
 
+/// A form about the reader's own comment, accepted: the comment, the form's
+/// fields, and whether the client wants JSON.
+struct OwnPost {
+    comment: CommentRow,
+    fields: std::collections::HashMap<String, String>,
+    json: bool,
+}
+
+/// Same site, this article's form token, and this browser's key within the
+/// ten minutes; otherwise the refusal to send.
+async fn own_post(
+    state: &AppState,
+    headers: &HeaderMap,
+    article_id: i64,
+    comment_id: i64,
+    body: &[u8],
+) -> Result<Result<OwnPost, Response>, AppError> {
+    let json = wants_json(headers);
+    let fields = read_fields(body);
+    if let Some(refusal) = check_form(state, headers, article_id, &fields, json) {
+        return Ok(Err(refusal));
+    }
+    Ok(match own_comment(state, headers, article_id, comment_id).await? {
+        Some(comment) => Ok(OwnPost { comment, fields, json }),
+        None => Err(window_over(state, json)),
+    })
+}
+
 /// `POST /news/{id}/comments/{comment}/edit` (field `body`).
 pub async fn edit_own(
     State(state): State<AppState>,
@@ -253,13 +281,9 @@ pub async fn edit_own(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let json = wants_json(&headers);
-    let fields = read_fields(&body);
-    if let Some(refusal) = check_form(&state, &headers, article_id, &fields, json) {
-        return Ok(refusal);
-    }
-    let Some(comment) = own_comment(&state, &headers, article_id, comment_id).await? else {
-        return Ok(window_over(&state, json));
+    let OwnPost { comment, fields, json } = match own_post(&state, &headers, article_id, comment_id, &body).await? {
+        Ok(post) => post,
+        Err(refusal) => return Ok(refusal),
     };
     let now = now_seconds();
     let article = state.store.article_for_comments(article_id).await?.ok_or(AppError::NotFound)?;
@@ -335,13 +359,9 @@ pub async fn delete_own(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let json = wants_json(&headers);
-    let fields = read_fields(&body);
-    if let Some(refusal) = check_form(&state, &headers, article_id, &fields, json) {
-        return Ok(refusal);
-    }
-    let Some(comment) = own_comment(&state, &headers, article_id, comment_id).await? else {
-        return Ok(window_over(&state, json));
+    let OwnPost { comment, json, .. } = match own_post(&state, &headers, article_id, comment_id, &body).await? {
+        Ok(post) => post,
+        Err(refusal) => return Ok(refusal),
     };
     state.store.delete_comment(comment_id).await?;
     if comment.status == "approved" {
