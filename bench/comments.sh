@@ -100,15 +100,7 @@ if ((${#need_pkgs[@]})); then
 fi
 
 # ---------------------------------------------------------------- build
-BIN=${KHABAR:-$ROOT/target/release/khabar}
-if [[ ${SKIP_BUILD:-0} == 1 ]]; then
-  log "SKIP_BUILD=1: using the existing $BIN"
-else
-  [[ -z ${KHABAR:-} ]] || log "KHABAR=$KHABAR is used as it is after the build (set SKIP_BUILD=1 to skip the build)"
-  log "building: cargo build --release -p khabar (in $ROOT)"
-  (cd "$ROOT" && cargo build --release -p khabar) || die "cargo build failed"
-fi
-[[ -x $BIN ]] || die "no binary at $BIN"
+build_khabar
 
 # ---------------------------------------------------------------- temp + cleanup
 T=$(mktemp -d "${TMPDIR:-/tmp}/khabar-comments.XXXXXX")
@@ -129,17 +121,7 @@ mkdir -p "$OUT_DIR" "$T/bodies"
 READ_HDR=()
 [[ $ENCODING == gzip ]] && READ_HDR=(-H 'Accept-Encoding: gzip')
 
-cpu_idle_pct() { # share of the CPUs idle over one second, before we load them (others' builds spoil figures)
-  local a b
-  a=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
-  sleep 1
-  b=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
-  awk -v a="$a" -v b="$b" 'BEGIN{split(a, x, " "); split(b, y, " "); t = y[1] - x[1]; printf "%.0f\n", (t > 0) ? 100 * (y[2] - x[2]) / t : 100}'
-}
 
-json_int() { # key file -> the first integer value of "key" in a JSON file
-  grep -o "\"$1\":[0-9]*" "$2" | awk -F: 'NR==1{print $2}'
-}
 
 stats() { # file of numbers -> "median p90 max" (p90: nearest rank)
   sort -n "$1" | awk '{v[NR] = $1}
@@ -469,15 +451,6 @@ printf '   approval -> on the page: median %.2f ms  p90 %.2f ms  max %.2f ms%s\n
   "$( ((LATE)) && echo "  ($LATE never shown within ${GIVE_UP_MS} ms)")"
 
 # ---------------------------------------------------------------- report
-revision() { # short commit, +dirty when crates/ has changes or new files
-  local r
-  r=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null) || { echo '?'; return; }
-  if ! (cd "$ROOT" && git diff --quiet HEAD -- crates 2>/dev/null) \
-    || [[ -n $(cd "$ROOT" && git ls-files --others --exclude-standard crates 2>/dev/null) ]]; then
-    r+=+dirty
-  fi
-  echo "$r"
-}
 SERVER_HWM_KB=$(awk '/^VmHWM:/{print $2}' "/proc/$KPID/status" 2>/dev/null || echo 0)
 tail -n 50 "$T/khabar.log" >"$OUT_DIR/khabar-log-tail.txt" 2>/dev/null || true
 CACHED_SLOWER=$(awk -v a="$EMPTY_RPS" -v b="$FULL_RPS" 'BEGIN{printf "%.2f", a / b}')

@@ -105,3 +105,38 @@ leave_bench() {
   fi
   exit $rc
 }
+
+# The release binary in BIN: KHABAR=path to choose one, SKIP_BUILD=1 to use it as it is.
+build_khabar() {
+  BIN=${KHABAR:-$ROOT/target/release/khabar}
+  if [[ ${SKIP_BUILD:-0} == 1 ]]; then
+    log "SKIP_BUILD=1: using the existing $BIN"
+  else
+    [[ -z ${KHABAR:-} ]] || log "KHABAR=$KHABAR is used as it is after the build (set SKIP_BUILD=1 to skip the build)"
+    log "building: cargo build --release -p khabar (in $ROOT)"
+    (cd "$ROOT" && cargo build --release -p khabar) || die "cargo build failed"
+  fi
+  [[ -x $BIN ]] || die "no binary at $BIN"
+}
+
+revision() { # short commit, +dirty when crates/ has changes or new files
+  local r
+  r=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null) || { echo '?'; return; }
+  if ! (cd "$ROOT" && git diff --quiet HEAD -- crates 2>/dev/null) \
+    || [[ -n $(cd "$ROOT" && git ls-files --others --exclude-standard crates 2>/dev/null) ]]; then
+    r+=+dirty
+  fi
+  echo "$r"
+}
+
+cpu_idle_pct() { # share of the CPUs idle over one second, before we load them (others' builds spoil figures)
+  local a b
+  a=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
+  sleep 1
+  b=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
+  awk -v a="$a" -v b="$b" 'BEGIN{split(a, x, " "); split(b, y, " "); t = y[1] - x[1]; printf "%.0f\n", (t > 0) ? 100 * (y[2] - x[2]) / t : 100}'
+}
+
+json_int() { # key file -> the first integer value of "key" in a JSON file
+  grep -o "\"$1\":[0-9]*" "$2" | awk -F: 'NR==1{print $2}'
+}

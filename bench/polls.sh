@@ -83,17 +83,7 @@ stop_on_exit "WPID:wrk" "RPID:wrk" "KPID:khabar"
 WRK_LIMIT=$(($(dur_s "$DURATION") + 30))
 
 
-cpu_idle_pct() { # share of the CPUs idle over one second, before we load them (others' builds spoil figures)
-  local a b
-  a=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
-  sleep 1
-  b=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
-  awk -v a="$a" -v b="$b" 'BEGIN{split(a, x, " "); split(b, y, " "); t = y[1] - x[1]; printf "%.0f\n", (t > 0) ? 100 * (y[2] - x[2]) / t : 100}'
-}
 
-json_int() { # key file -> the first integer value of "key" in a JSON file
-  grep -o "\"$1\":[0-9]*" "$2" | awk -F: 'NR==1{print $2}'
-}
 
 OUT_DIR=$ROOT/bench/out/polls-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT_DIR"
@@ -287,15 +277,6 @@ DB_BYTES=$(du -cb "$DATA"/*.db* 2>/dev/null | awk 'END{print $1+0}')
 tail -n 50 "$T/khabar.log" >"$OUT_DIR/khabar-log-tail.txt" 2>/dev/null || true
 
 # ---------------------------------------------------------------- report
-revision() { # short commit, +dirty when crates/ has changes or new files
-  local r
-  r=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null) || { echo '?'; return; }
-  if ! (cd "$ROOT" && git diff --quiet HEAD -- crates 2>/dev/null) \
-    || [[ -n $(cd "$ROOT" && git ls-files --others --exclude-standard crates 2>/dev/null) ]]; then
-    r+=+dirty
-  fi
-  echo "$r"
-}
 RATIO=$(awk -v a="$DURING_RPS" -v b="$IDLE_RPS" 'BEGIN{printf "%.3f", a/b}')
 {
   echo

@@ -87,15 +87,7 @@ apt_install() {
 python3 -c 'import sqlite3, multiprocessing' 2>/dev/null || die "python3 lacks the sqlite3 module"
 
 # ---------------------------------------------------------------- build
-BIN=${KHABAR:-$ROOT/target/release/khabar}
-if [[ ${SKIP_BUILD:-0} == 1 ]]; then
-  log "SKIP_BUILD=1: using the existing $BIN"
-else
-  [[ -z ${KHABAR:-} ]] || log "KHABAR=$KHABAR is used as it is after the build (set SKIP_BUILD=1 to skip the build)"
-  log "building: cargo build --release -p khabar (in $ROOT)"
-  (cd "$ROOT" && cargo build --release -p khabar) || die "cargo build failed"
-fi
-[[ -x $BIN ]] || die "no binary at $BIN"
+build_khabar
 "$BIN" reindex --help >/dev/null 2>&1 || die "$BIN has no reindex command (a build without search?)"
 
 # ---------------------------------------------------------------- temp + cleanup
@@ -124,13 +116,6 @@ run_bg() { # limit_s logfile command...: runs it in the background (so a signal 
 now_s() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now_s)" 'BEGIN{printf "%.1f", b - a}'; }
 
-cpu_idle_pct() { # share of the CPUs idle over one second, before we load them (others' builds spoil figures)
-  local a b
-  a=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
-  sleep 1
-  b=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
-  awk -v a="$a" -v b="$b" 'BEGIN{split(a, x, " "); split(b, y, " "); t = y[1] - x[1]; printf "%.0f\n", (t > 0) ? 100 * (y[2] - x[2]) / t : 100}'
-}
 
 IDLE_CPUS=()
 idle_check() { # phase
@@ -668,15 +653,6 @@ grep -E 'WARN|ERROR' "$T/serve.log" | tail -n 20 >"$OUT_DIR/serve-warnings.txt" 
 tail -n 50 "$T/serve.log" >"$OUT_DIR/serve-log-tail.txt" 2>/dev/null || true
 
 # ---------------------------------------------------------------- report
-revision() { # short commit, +dirty when crates/ has changes or new files
-  local r
-  r=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null) || { echo '?'; return; }
-  if ! (cd "$ROOT" && git diff --quiet HEAD -- crates 2>/dev/null) \
-    || [[ -n $(cd "$ROOT" && git ls-files --others --exclude-standard crates 2>/dev/null) ]]; then
-    r+=+dirty
-  fi
-  echo "$r"
-}
 pass_if() { [[ $1 == OK || $1 == 1 ]] && echo PASS || echo FAIL; }
 V_BUILD=$(pass_if "$(verdict "$BUILD_S" "<" "$LIMIT_BUILD_S")")
 V_P99=$(pass_if "$(verdict "$P99" "<" "$LIMIT_P99_MS")")
