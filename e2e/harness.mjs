@@ -172,11 +172,20 @@ export function watchPage(page) {
 }
 
 /**
- * Asserts nothing went wrong. `allowBad(entry)` may excuse expected ">= 400" responses and
- * `allowConsole(entry)` expected console errors (Chromium logs one for every >= 400 document).
+ * Asserts nothing went wrong. `allowBad(entry)` may excuse expected ">= 400" responses,
+ * `allowConsole(entry)` expected console errors (Chromium logs one for every >= 400 document)
+ * and `allowFailed(entry)` requests the test itself cut short (see `cancelledByNavigation`).
  */
-export function assertNoProblems(problems, label, { allowBad = () => false, allowConsole = () => false } = {}) {
-  assert.deepEqual(problems.failed, [], `${label}: failed requests`);
+export function assertNoProblems(
+  problems,
+  label,
+  { allowBad = () => false, allowConsole = () => false, allowFailed = () => false } = {},
+) {
+  assert.deepEqual(
+    problems.failed.filter((f) => !allowFailed(f)),
+    [],
+    `${label}: failed requests`,
+  );
   assert.deepEqual(
     problems.bad.filter((b) => !allowBad(b)),
     [],
@@ -189,6 +198,12 @@ export function assertNoProblems(problems, label, { allowBad = () => false, allo
   );
   assert.deepEqual(problems.pageErrors, [], `${label}: page errors`);
 }
+
+/**
+ * A request the browser cancelled because the page navigated away (a form submitted
+ * without JavaScript leaves while its favicon may still be loading): not a failure.
+ */
+export const cancelledByNavigation = (failure) => failure.endsWith('net::ERR_ABORTED');
 
 /** Empties a problems object (e.g. after a step that was expected to produce one). */
 export function clearProblems(problems) {
