@@ -26,6 +26,9 @@ const BUILT_IN: &[(&str, &[u8])] = &[
     ("fonts/NotoKufiArabic-Bold.woff2", include_bytes!("../static/fonts/NotoKufiArabic-Bold.woff2")),
     ("fonts/OFL.txt", include_bytes!("../static/fonts/OFL.txt")),
     ("favicon.svg", include_bytes!("../static/favicon.svg")),
+    // The publisher logo structured data and share cards fall back to (they want a raster image).
+    ("logo.png", include_bytes!("../static/logo.png")),
+    ("share.js", include_bytes!("../static/share.js")),
 ];
 
 pub struct StaticFile {
@@ -43,6 +46,7 @@ fn content_type_for(name: &str) -> &'static str {
         Some("css") => "text/css; charset=utf-8",
         Some("woff2") => "font/woff2",
         Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
         Some("txt") => "text/plain; charset=utf-8",
         Some("js") => "text/javascript; charset=utf-8",
         _ => "application/octet-stream",

@@ -6,7 +6,8 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::articles::views::{article_view, card_view, complete_cards};
-use crate::cache::render::{cached_or_render, RenderedPage};
+use crate::cache::render::{cached_or_render, RenderedPage, HTML};
+use crate::cache::CachedPage;
 use crate::error::AppError;
 use crate::sections::navigation;
 use crate::store::now_seconds;
@@ -29,9 +30,14 @@ pub fn redirect_permanently(location: &str) -> Response {
     }
 }
 
+/// The article's page as the cache keeps it (rendered when it is not there).
+pub async fn cached_article(state: &AppState, id: i64) -> Result<std::sync::Arc<CachedPage>, AppError> {
+    cached_or_render(state, format!("article:{id}"), || render_article(state, id)).await
+}
+
 pub async fn article_without_slug(State(state): State<AppState>, uri: Uri) -> Result<Response, AppError> {
     let id = raw_segment(&uri, 1).and_then(parse_id).ok_or(AppError::NotFound)?;
-    let page = cached_or_render(&state, format!("article:{id}"), || render_article(&state, id)).await?;
+    let page = cached_article(&state, id).await?;
     let canonical = page.canonical_path.as_deref().ok_or(AppError::NotFound)?;
     Ok(redirect_permanently(canonical))
 }
@@ -42,7 +48,7 @@ pub async fn article_page(
     request_headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let id = raw_segment(&uri, 1).and_then(parse_id).ok_or(AppError::NotFound)?;
-    let page = cached_or_render(&state, format!("article:{id}"), || render_article(&state, id)).await?;
+    let page = cached_article(&state, id).await?;
     let canonical = page.canonical_path.as_deref().ok_or(AppError::NotFound)?;
     let requested_slug = raw_segment(&uri, 2).and_then(decode_path_segment);
     if requested_slug.map(|slug| article_path(id, &slug)).as_deref() != Some(canonical) {
@@ -72,6 +78,7 @@ async fn render_article(state: &AppState, id: i64) -> Result<RenderedPage, AppEr
         None => None,
     };
     let comments = crate::comments::pages::article_comments(state, row.id, 1, now).await?;
+    let sharing = crate::sharing::article_sharing(state, &row, &article).await?;
     // The form must leave the page when comments close by themselves.
     let max_age = match (state.settings().comments_close_after_days, row.published_at) {
         (Some(days), Some(at)) if at + days * 86_400 > now => {
@@ -89,9 +96,10 @@ async fn render_article(state: &AppState, id: i64) -> Result<RenderedPage, AppEr
             related => related,
             article_poll => poll,
             comments => comments,
+            sharing => sharing,
         },
     )?;
-    Ok(RenderedPage { html, max_age, canonical_path: Some(article_path(row.id, &row.slug)) })
+    Ok(RenderedPage { html, max_age, canonical_path: Some(article_path(row.id, &row.slug)), content_type: HTML })
 }
 
 #[cfg(test)]

@@ -68,6 +68,22 @@ impl ArticleRow {
     }
 }
 
+const ARTICLE_ROW_SELECT: &str = "SELECT a.id, a.slug, a.title, a.summary, a.body_markdown, a.body_html, \
+     a.word_count, a.status, a.section_id, s.name AS section_name, s.slug AS section_slug, a.breaking, \
+     a.featured_image, a.featured_caption, a.featured_credit, a.seo_description, a.social_image, \
+     a.published_at, a.created_at, a.updated_at, a.created_by, a.review_requested_at, a.revision \
+     FROM articles a JOIN sections s ON s.id = a.section_id";
+
+/// What a sitemap lists of an article.
+#[derive(Debug, Clone, FromRow)]
+pub struct SitemapEntry {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub published_at: i64,
+    pub updated_at: i64,
+}
+
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct NamedRef {
     pub id: i64,
@@ -367,13 +383,8 @@ impl Store {
     }
 
     pub async fn article_by_id(&self, id: i64) -> Result<Option<ArticleRow>, StoreError> {
-        const SQL: &str = "SELECT a.id, a.slug, a.title, a.summary, a.body_markdown, a.body_html, a.word_count, \
-             a.status, a.section_id, s.name AS section_name, s.slug AS section_slug, a.breaking, \
-             a.featured_image, a.featured_caption, a.featured_credit, a.seo_description, a.social_image, \
-             a.published_at, a.created_at, a.updated_at, \
-             a.created_by, a.review_requested_at, a.revision \
-             FROM articles a JOIN sections s ON s.id = a.section_id WHERE a.id = $1";
-        let row = with_pool!(self, pool => sqlx::query_as::<_, ArticleRow>(SQL).bind(id).fetch_optional(pool).await)?;
+        let sql = format!("{ARTICLE_ROW_SELECT} WHERE a.id = $1");
+        let row = with_pool!(self, pool => sqlx::query_as::<_, ArticleRow>(&sql).bind(id).fetch_optional(pool).await)?;
         Ok(row)
     }
 
@@ -599,6 +610,86 @@ impl Store {
             query.fetch_all(pool).await
         })?;
         Ok(cards)
+    }
+
+    /// Full rows for `ids`, visible or not (callers decide), in no particular order.
+    pub async fn articles_by_ids(&self, ids: &[i64]) -> Result<Vec<ArticleRow>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|index| format!("${index}")).collect();
+        let sql = format!("{ARTICLE_ROW_SELECT} WHERE a.id IN ({})", placeholders.join(", "));
+        let rows = with_pool!(self, pool => {
+            let mut query = sqlx::query_as::<_, ArticleRow>(&sql);
+            for id in ids {
+                query = query.bind(*id);
+            }
+            query.fetch_all(pool).await
+        })?;
+        Ok(rows)
+    }
+
+    /// When a visible article last changed: the list pages' `lastmod`.
+    pub async fn sitemap_latest_change(&self, now: i64) -> Result<Option<i64>, StoreError> {
+        const SQL: &str = concat!("SELECT MAX(a.updated_at) FROM articles a WHERE ", visible!("$1"));
+        let latest =
+            with_pool!(self, pool => sqlx::query_scalar::<_, Option<i64>>(SQL).bind(now).fetch_one(pool).await)?;
+        Ok(latest)
+    }
+
+    /// How many articles are visible at `now`.
+    pub async fn visible_article_count(&self, now: i64) -> Result<i64, StoreError> {
+        const SQL: &str = concat!("SELECT COUNT(*) FROM articles a WHERE ", visible!("$1"));
+        let count = with_pool!(self, pool => sqlx::query_scalar::<_, i64>(SQL).bind(now).fetch_one(pool).await)?;
+        Ok(count)
+    }
+
+    /// Visible articles in id order, for the paged sitemaps: a page keeps its
+    /// URLs as new articles arrive (they land on the last page).
+    pub async fn sitemap_entries(&self, now: i64, offset: i64, limit: i64) -> Result<Vec<SitemapEntry>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT a.id, a.slug, a.title, COALESCE(a.published_at, a.created_at) AS published_at, a.updated_at \
+             FROM articles a WHERE ",
+            visible!("$1"),
+            " ORDER BY a.id LIMIT $2 OFFSET $3"
+        );
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, SitemapEntry>(SQL)
+            .bind(now)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows)
+    }
+
+    /// Visible articles published after `since`, newest first (the news sitemap).
+    pub async fn recent_entries(&self, since: i64, now: i64, limit: i64) -> Result<Vec<SitemapEntry>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT a.id, a.slug, a.title, COALESCE(a.published_at, a.created_at) AS published_at, a.updated_at \
+             FROM articles a WHERE ",
+            visible!("$2"),
+            " AND a.published_at > $1 ORDER BY a.published_at DESC, a.id DESC LIMIT $3"
+        );
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, SitemapEntry>(SQL)
+            .bind(since)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows)
+    }
+
+    /// Articles that became visible in (after, until], oldest first: scheduled publication.
+    pub async fn went_live_between(&self, after: i64, until: i64) -> Result<Vec<i64>, StoreError> {
+        let ids = with_pool!(self, pool => sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM articles WHERE status = 'published' AND published_at > $1 AND published_at <= $2 \
+             ORDER BY published_at, id",
+        )
+        .bind(after)
+        .bind(until)
+        .fetch_all(pool)
+        .await)?;
+        Ok(ids)
     }
 
     /// Whether any article became visible in (after, until]: scheduled publication.

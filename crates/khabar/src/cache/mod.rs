@@ -27,6 +27,7 @@ pub struct CachedPage {
     etag_brotli: HeaderValue,
     etag_identity: HeaderValue,
     expires_at: Option<Instant>,
+    content_type: HeaderValue,
     /// For article pages: the canonical path a request must match to be served.
     pub canonical_path: Option<String>,
 }
@@ -63,8 +64,14 @@ impl CachedPage {
             gzip,
             brotli,
             expires_at: max_age.map(|age| Instant::now() + age),
+            content_type: HeaderValue::from_static(render::HTML),
             canonical_path,
         }
+    }
+
+    pub fn with_content_type(mut self, content_type: &'static str) -> Self {
+        self.content_type = HeaderValue::from_static(content_type);
+        self
     }
 
     pub fn size(&self) -> usize {
@@ -96,7 +103,7 @@ impl CachedPage {
             Response::new(Body::from(body.clone()))
         };
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        headers.insert(header::CONTENT_TYPE, self.content_type.clone());
         if let Some(content_encoding) = content_encoding {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(content_encoding));
         }

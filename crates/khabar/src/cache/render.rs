@@ -15,11 +15,21 @@ pub struct RenderedPage {
     /// How long the page stays right by itself (content that changes with time).
     pub max_age: Option<Duration>,
     pub canonical_path: Option<String>,
+    /// `text/html; charset=utf-8` for pages; feeds and sitemaps say what they are.
+    pub content_type: &'static str,
 }
+
+pub const HTML: &str = "text/html; charset=utf-8";
 
 impl RenderedPage {
     pub fn new(html: String) -> Self {
-        RenderedPage { html, max_age: None, canonical_path: None }
+        RenderedPage { html, max_age: None, canonical_path: None, content_type: HTML }
+    }
+
+    /// A document that is not a page (a feed, a sitemap): cached and
+    /// revalidated the same way, with its own content type.
+    pub fn document(body: String, content_type: &'static str) -> Self {
+        RenderedPage { html: body, max_age: None, canonical_path: None, content_type }
     }
 }
 
@@ -54,8 +64,11 @@ where
     // Every page shows today's date in its masthead, so none outlives the day.
     let until_midnight = Duration::from_secs(state.locale().seconds_until_midnight(now_seconds()).unsigned_abs());
     let max_age = Some(rendered.max_age.map_or(until_midnight, |age| age.min(until_midnight)));
-    let page = tokio::task::spawn_blocking(move || CachedPage::build(rendered.html, max_age, rendered.canonical_path))
-        .await
-        .map_err(|error| AppError::Internal(format!("page compression failed: {error}")))?;
+    let content_type = rendered.content_type;
+    let page = tokio::task::spawn_blocking(move || {
+        CachedPage::build(rendered.html, max_age, rendered.canonical_path).with_content_type(content_type)
+    })
+    .await
+    .map_err(|error| AppError::Internal(format!("page compression failed: {error}")))?;
     Ok(state.pages.insert(key, page, generation))
 }

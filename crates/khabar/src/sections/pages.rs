@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::articles::readership::day_number;
 use crate::articles::store::ListFilter;
 use crate::articles::views::{card_view, complete_cards, CardView};
-use crate::cache::render::{cached_or_render, RenderedPage};
+use crate::cache::render::{cached_or_render, RenderedPage, HTML};
 use crate::error::AppError;
 use crate::sections::navigation;
 use crate::store::now_seconds;
@@ -100,9 +100,10 @@ async fn render_home(state: &AppState) -> Result<RenderedPage, AppError> {
             latest => latest,
             blocks => blocks,
             most_read => most_read,
+            structured_data => crate::sharing::home_structured_data(state),
         },
     )?;
-    Ok(RenderedPage { html, max_age: Some(HOME_MAX_AGE), canonical_path: Some("/".to_owned()) })
+    Ok(RenderedPage { html, max_age: Some(HOME_MAX_AGE), canonical_path: Some("/".to_owned()), content_type: HTML })
 }
 
 #[derive(Clone, Copy)]
@@ -213,7 +214,11 @@ async fn render_list(state: &AppState, kind: ListKind, slug: &str, page: u32) ->
             articles => articles,
             pagination => pagination,
             canonical_url => state.absolute_url(&page_url(page)),
+            feeds => {
+                let (rss, atom) = crate::feeds::feed_links(&base_path);
+                minijinja::context! { rss => rss, atom => atom }
+            },
         },
     )?;
-    Ok(RenderedPage { html, max_age: None, canonical_path: Some(page_url(page)) })
+    Ok(RenderedPage { html, max_age: None, canonical_path: Some(page_url(page)), content_type: HTML })
 }

@@ -58,6 +58,13 @@ pub struct SiteSettings {
     pub comment_banned_words: Vec<String>,
     /// How much newer articles are preferred in search (0: not at all; the default 0.3).
     pub search_recency: Option<f32>,
+    /// Feeds carry whole articles (the default) or only their summaries.
+    pub feed_full_text: bool,
+    /// The publication name in the Google News sitemap (the site name when unset).
+    pub news_publication_name: Option<String>,
+    /// Hosts webhooks may reach although they resolve to private or local
+    /// addresses (an internal bot, a test receiver): the admin's explicit choice.
+    pub webhook_allowed_hosts: Vec<String>,
 }
 
 fn follow_key(network: &str) -> String {
@@ -124,6 +131,17 @@ impl Store {
             search_recency: text("search_recency")
                 .and_then(|value| value.parse::<f32>().ok())
                 .filter(|weight| (0.0..=5.0).contains(weight)),
+            feed_full_text: text("feed_full_text").is_none_or(|value| value != "false"),
+            news_publication_name: text("news_publication_name"),
+            webhook_allowed_hosts: text("webhook_allowed_hosts")
+                .map(|hosts| {
+                    hosts
+                        .split(['\n', ',', ' '])
+                        .map(|host| host.trim().trim_matches(['[', ']']).to_ascii_lowercase())
+                        .filter(|host| !host.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             follow: NETWORKS
                 .iter()
                 .filter_map(|network| {
