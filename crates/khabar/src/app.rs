@@ -89,6 +89,7 @@ pub struct Services {
     pub polls: Arc<crate::polls::Polls>,
     pub comments: Arc<crate::comments::Comments>,
     pub search: Arc<crate::search::Search>,
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
     settings: std::sync::RwLock<Arc<SiteSettings>>,
     /// Woken when an upload waits for its responsive copies.
     pub media_waiting: tokio::sync::Notify,
@@ -134,6 +135,7 @@ impl AppState {
             polls,
             comments,
             search,
+            webhooks: Arc::new(crate::webhooks::Webhooks::default()),
             settings: std::sync::RwLock::new(Arc::new(settings)),
             media_waiting: tokio::sync::Notify::new(),
             navigation: std::sync::Mutex::new(None),

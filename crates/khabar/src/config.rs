@@ -87,6 +87,12 @@ pub struct Config {
     pub comment_reports_to_queue: u32,
     /// Editors get an email listing new pending comments at most this often (0: never).
     pub comments_digest_hours: u32,
+    /// Seconds before a failed webhook delivery is tried again; each further
+    /// failure doubles it (up to six hours) until `webhook_attempts` are spent.
+    pub webhook_retry_seconds: u32,
+    pub webhook_attempts: u32,
+    /// How long a webhook receiver may take to answer, in seconds.
+    pub webhook_timeout_seconds: u32,
 }
 
 impl Default for Config {
@@ -118,6 +124,9 @@ impl Default for Config {
             comments_min_seconds: 3,
             comment_reports_to_queue: 3,
             comments_digest_hours: 6,
+            webhook_retry_seconds: 30,
+            webhook_attempts: 15,
+            webhook_timeout_seconds: 10,
         }
     }
 }
@@ -191,6 +200,11 @@ impl Config {
         if self.comments_per_email == 0 || self.comments_per_address == 0 {
             return Err(ConfigError::Invalid(
                 "comments_per_email and comments_per_address must be at least 1".to_owned(),
+            ));
+        }
+        if self.webhook_retry_seconds == 0 || self.webhook_attempts == 0 || self.webhook_timeout_seconds == 0 {
+            return Err(ConfigError::Invalid(
+                "webhook_retry_seconds, webhook_attempts and webhook_timeout_seconds must be at least 1".to_owned(),
             ));
         }
         if self.comment_reports_to_queue == 0 {

@@ -47,6 +47,9 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
             Ok(true) => {
                 tracing::info!("scheduled articles went live; refreshing pages");
                 state.content_changed();
+                if let Err(error) = crate::webhooks::scheduled_went_live(&state, last_check, now).await {
+                    tracing::warn!(%error, "could not queue webhooks for scheduled articles");
+                }
                 last_check = now;
             }
             Ok(false) => last_check = now,

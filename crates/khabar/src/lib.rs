@@ -29,4 +29,5 @@ pub mod sitemaps;
 pub mod store;
 pub mod templates;
 pub mod web;
+pub mod webhooks;
 pub mod xml;

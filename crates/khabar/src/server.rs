@@ -13,6 +13,7 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     jobs: JoinHandle<()>,
+    webhooks: JoinHandle<()>,
     search_stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     search_writer: Option<std::thread::JoinHandle<()>>,
     state: AppState,
@@ -24,6 +25,7 @@ impl RunningServer {
         let address = listener.local_addr()?;
         let (shutdown, receiver) = watch::channel(false);
         let jobs = tokio::spawn(crate::jobs::run(state.clone(), receiver.clone()));
+        let webhooks = tokio::spawn(crate::webhooks::run(state.clone(), receiver.clone()));
         // The search index's one writer: a thread of its own (tantivy's writes block).
         let search_stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let search_writer = {
@@ -44,7 +46,16 @@ impl RunningServer {
                 })
                 .await
         });
-        Ok(RunningServer { address, shutdown, server, jobs, search_stop, search_writer: Some(search_writer), state })
+        Ok(RunningServer {
+            address,
+            shutdown,
+            server,
+            jobs,
+            webhooks,
+            search_stop,
+            search_writer: Some(search_writer),
+            state,
+        })
     }
 
     /// Stops accepting, lets requests in flight finish, runs the jobs' last flush.
@@ -52,6 +63,7 @@ impl RunningServer {
         let _ = self.shutdown.send(true);
         let served = self.server.await.unwrap_or_else(|error| Err(std::io::Error::other(error)));
         let _ = self.jobs.await;
+        let _ = self.webhooks.await;
         self.search_stop.store(true, std::sync::atomic::Ordering::SeqCst);
         self.state.search.index.wake();
         if let Some(writer) = self.search_writer {

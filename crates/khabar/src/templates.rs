@@ -20,6 +20,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("comments_page.html", include_str!("../templates/comments_page.html")),
     ("search.html", include_str!("../templates/search.html")),
     ("admin/search.html", include_str!("../templates/admin/search.html")),
+    ("admin/webhooks.html", include_str!("../templates/admin/webhooks.html")),
     ("comment_own.html", include_str!("../templates/comment_own.html")),
     ("comment_report.html", include_str!("../templates/comment_report.html")),
     ("comment_unsubscribe.html", include_str!("../templates/comment_unsubscribe.html")),

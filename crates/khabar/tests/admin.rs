@@ -695,6 +695,20 @@ async fn every_admin_route_checks_the_role() {
         address_allowance: 0,
     };
     let poll = app.store().create_poll(&poll_write, "tests", 1).await.unwrap();
+    let webhook = app
+        .store()
+        .create_webhook(
+            &khabar::webhooks::store::NewWebhook {
+                url: "https://hooks.example.com/khabar",
+                secret: "a secret of some length",
+                events: "article.published",
+                description: "",
+                created_by: "tests",
+            },
+            1,
+        )
+        .await
+        .unwrap();
     let comment = app
         .store()
         .insert_comment(
@@ -773,6 +787,10 @@ async fn every_admin_route_checks_the_role() {
         ("GET", "/admin/search".into(), vec![], [L, D, D, A, A]),
         ("POST", "/admin/search".into(), vec![("recency", "x")], [L, D, D, A, A]),
         ("POST", "/admin/search/variants".into(), vec![("words", "")], [L, D, D, A, A]),
+        ("GET", "/admin/webhooks".into(), vec![], [L, D, D, D, A]),
+        ("POST", "/admin/webhooks".into(), vec![("url", "")], [L, D, D, D, A]),
+        ("POST", "/admin/webhooks/settings".into(), vec![("allowed_hosts", "not/a host")], [L, D, D, D, A]),
+        ("POST", format!("/admin/webhooks/{webhook}/action"), vec![("action", "nonsense")], [L, D, D, D, A]),
     ];
     let mut anonymous = Browser::new(&app);
     let mut browsers = Vec::new();

@@ -550,6 +550,7 @@ async fn save_form(
     if status == "published" || currently_public || comments_changed {
         state.content_changed();
     }
+    crate::webhooks::article_written(&state, article.as_ref(), id).await;
     Ok(see_other(&format!("/admin/articles/{id}?saved={saved_word}")))
 }
 
@@ -703,6 +704,7 @@ pub async fn restore(
     if row.status == "published" {
         state.content_changed();
     }
+    crate::webhooks::article_written(&state, Some(&row), row.id).await;
     Ok(see_other(&format!("/admin/articles/{}?saved=restored", row.id)))
 }
 

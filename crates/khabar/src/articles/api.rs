@@ -411,6 +411,7 @@ pub async fn create_article(
     let id = state.store.create_article(&write, now).await?;
     tracing::info!(article = id, token = %caller.token_name, "article created");
     state.content_changed();
+    crate::webhooks::article_written(&state, None, id).await;
     let url = state.absolute_url(&article_path(id, &write.slug));
     Ok((StatusCode::CREATED, Json(WrittenJson { id, url })).into_response())
 }
@@ -434,6 +435,7 @@ pub async fn update_article(
     }
     tracing::info!(article = id, token = %caller.token_name, "article updated");
     state.content_changed();
+    crate::webhooks::article_written(&state, Some(&previous), id).await;
     Ok(Json(WrittenJson { id, url: state.absolute_url(&article_path(id, &write.slug)) }))
 }
 
@@ -443,10 +445,12 @@ pub async fn delete_article(
     uri: Uri,
 ) -> Result<StatusCode, AppError> {
     let id = id_param(&uri)?;
+    let previous = state.store.article_by_id(id).await?;
     if !state.store.delete_article(id).await? {
         return Err(AppError::NotFound);
     }
     tracing::info!(article = id, token = %caller.token_name, "article deleted");
     state.content_changed();
+    crate::webhooks::article_written(&state, previous.as_ref(), id).await;
     Ok(StatusCode::NO_CONTENT)
 }

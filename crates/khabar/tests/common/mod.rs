@@ -128,6 +128,20 @@ impl TestApp {
         &self.state.store
     }
 
+    /// Stops the server as a deploy or a crash-free restart would, and starts
+    /// a new one (fresh state, same data folder and database, same address).
+    pub async fn restart(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.expect("clean stop");
+        }
+        let address = self.base.trim_start_matches("http://").to_owned();
+        let listener = tokio::net::TcpListener::bind(&address).await.expect("bind the same address again");
+        let config = Config::load_with_env(self.data_dir.path(), []).expect("config");
+        let state = AppState::new(config, self.data_dir.path(), self.database.store.clone()).await.expect("state");
+        self.server = Some(RunningServer::start(state.clone(), listener).expect("start"));
+        self.state = state;
+    }
+
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {
             server.stop().await.expect("clean stop");
