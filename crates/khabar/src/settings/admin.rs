@@ -59,6 +59,8 @@ async fn show(
             site_description => values.get("site_description").cloned().unwrap_or_default(),
             authors_may_publish => values.get("authors_may_publish").is_some_and(|value| value == "true"),
             require_two_factor => values.get("require_two_factor").is_some_and(|value| value == "true"),
+            feed_summary_only => values.get("feed_full_text").is_some_and(|value| value == "false"),
+            news_publication_name => values.get("news_publication_name").cloned().unwrap_or_default(),
             links => links,
             problems => problems,
             notice => notice,
@@ -103,6 +105,12 @@ pub async fn save_settings(
             "require_two_factor".to_owned(),
             if form.contains_key("require_two_factor") { "true".into() } else { String::new() },
         ),
+        // Full text is the default; only the choice of summaries is stored.
+        (
+            "feed_full_text".to_owned(),
+            if form.contains_key("feed_summary_only") { "false".into() } else { String::new() },
+        ),
+        ("news_publication_name".to_owned(), field("news_publication_name")),
     ];
     let mut problems = Vec::new();
     let timezone = field("timezone");
@@ -127,6 +135,9 @@ pub async fn save_settings(
     values.push(("logo".to_owned(), logo));
     if field("site_name").chars().count() > 100 {
         problems.push("اسم الموقع أطول من ١٠٠ حرف.".to_owned());
+    }
+    if field("news_publication_name").chars().count() > 100 {
+        problems.push("اسم المطبوعة في خريطة أخبار Google أطول من ١٠٠ حرف.".to_owned());
     }
     if field("site_description").chars().count() > 300 {
         problems.push("الوصف أطول من ٣٠٠ حرف.".to_owned());
