@@ -631,7 +631,12 @@ impl Store {
 
     /// When a visible article last changed: the list pages' `lastmod`.
     pub async fn sitemap_latest_change(&self, now: i64) -> Result<Option<i64>, StoreError> {
-        const SQL: &str = concat!("SELECT MAX(a.updated_at) FROM articles a WHERE ", visible!("$1"));
+        // A scheduled article changes the lists when it goes live, after its last save.
+        const SQL: &str = concat!(
+            "SELECT MAX(CASE WHEN a.updated_at > a.published_at THEN a.updated_at ELSE a.published_at END) \
+             FROM articles a WHERE ",
+            visible!("$1")
+        );
         let latest =
             with_pool!(self, pool => sqlx::query_scalar::<_, Option<i64>>(SQL).bind(now).fetch_one(pool).await)?;
         Ok(latest)

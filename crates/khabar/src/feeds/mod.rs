@@ -222,7 +222,8 @@ async fn render(state: &AppState, scope: Scope, slug: &str, format: Format) -> R
         channel: &channel,
         page_url: state.absolute_url(&channel.page_path),
         self_url: state.absolute_url(&self_path),
-        updated: items.iter().map(|item| item.row.updated_at).max().unwrap_or(now),
+        // A scheduled article changes the feed when it goes live, after its last save.
+        updated: items.iter().map(|item| item.row.updated_at.max(published(&item.row))).max().unwrap_or(now),
         items: &items,
     };
     let (body, content_type) = match format {

@@ -39,12 +39,16 @@ pub fn router() -> Router<AppState> {
 
 async fn index(State(state): State<AppState>, request_headers: HeaderMap) -> Result<Response, AppError> {
     let page = cached_or_render(&state, "sitemap:index".to_owned(), || async {
-        let count = state.store.visible_article_count(now_seconds()).await?;
-        let mut locations: Vec<String> = (1..=page_count(count, URLS_PER_SITEMAP))
-            .map(|page| state.absolute_url(&format!("/sitemaps/articles.xml?page={page}")))
-            .collect();
+        let now = now_seconds();
+        let count = state.store.visible_article_count(now).await?;
+        // An empty sitemap is an error to crawlers: only those with URLs are listed.
+        let pages = if count == 0 { 0 } else { page_count(count, URLS_PER_SITEMAP) };
+        let mut locations: Vec<String> =
+            (1..=pages).map(|page| state.absolute_url(&format!("/sitemaps/articles.xml?page={page}"))).collect();
         locations.push(state.absolute_url("/sitemaps/pages.xml"));
-        locations.push(state.absolute_url("/news-sitemap.xml"));
+        if !state.store.recent_entries(now - NEWS_WINDOW_SECONDS, now, 1).await?.is_empty() {
+            locations.push(state.absolute_url("/news-sitemap.xml"));
+        }
         let mut writer = xml::document();
         let _ = writer.create_element("sitemapindex").with_attribute(("xmlns", SITEMAP_NAMESPACE)).write_inner_content(
             |writer| {
