@@ -90,6 +90,8 @@ pub struct Services {
     pub comments: Arc<crate::comments::Comments>,
     pub search: Arc<crate::search::Search>,
     pub webhooks: Arc<crate::webhooks::Webhooks>,
+    /// The other nodes on the same PostgreSQL database, told of every change.
+    pub peers: Arc<crate::cache::peers::Peers>,
     settings: std::sync::RwLock<Arc<SiteSettings>>,
     /// Woken when an upload waits for its responsive copies.
     pub media_waiting: tokio::sync::Notify,
@@ -136,6 +138,7 @@ impl AppState {
             comments,
             search,
             webhooks: Arc::new(crate::webhooks::Webhooks::default()),
+            peers: Arc::new(crate::cache::peers::Peers::default()),
             settings: std::sync::RwLock::new(Arc::new(settings)),
             media_waiting: tokio::sync::Notify::new(),
             navigation: std::sync::Mutex::new(None),
@@ -187,10 +190,12 @@ impl AppState {
         format!("{}{path}", self.base_url())
     }
 
-    /// Called after every change to published content.
+    /// Called after every change to published content or to what pages
+    /// show (settings, spellings): here, and on the other nodes.
     pub fn content_changed(&self) {
         self.pages.invalidate_all();
         self.search.index.wake();
+        self.peers.announce();
     }
 }
 

@@ -14,6 +14,7 @@ pub struct RunningServer {
     server: JoinHandle<std::io::Result<()>>,
     jobs: JoinHandle<()>,
     webhooks: JoinHandle<()>,
+    peers: JoinHandle<()>,
     search_stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     search_writer: Option<std::thread::JoinHandle<()>>,
     state: AppState,
@@ -26,6 +27,7 @@ impl RunningServer {
         let (shutdown, receiver) = watch::channel(false);
         let jobs = tokio::spawn(crate::jobs::run(state.clone(), receiver.clone()));
         let webhooks = tokio::spawn(crate::webhooks::run(state.clone(), receiver.clone()));
+        let peers = tokio::spawn(crate::cache::peers::run(state.clone(), receiver.clone()));
         // The search index's one writer: a thread of its own (tantivy's writes block).
         let search_stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let search_writer = {
@@ -52,6 +54,7 @@ impl RunningServer {
             server,
             jobs,
             webhooks,
+            peers,
             search_stop,
             search_writer: Some(search_writer),
             state,
@@ -64,6 +67,7 @@ impl RunningServer {
         let served = self.server.await.unwrap_or_else(|error| Err(std::io::Error::other(error)));
         let _ = self.jobs.await;
         let _ = self.webhooks.await;
+        let _ = self.peers.await;
         self.search_stop.store(true, std::sync::atomic::Ordering::SeqCst);
         self.state.search.index.wake();
         if let Some(writer) = self.search_writer {

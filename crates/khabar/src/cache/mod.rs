@@ -5,6 +5,7 @@
 //! `invalidate_all`), and entries that show time-dependent content carry an
 //! expiry. Finer, tag-based invalidation is a later step.
 
+pub mod peers;
 pub mod render;
 
 use std::collections::{HashMap, VecDeque};

@@ -90,6 +90,22 @@ pub struct TestApp {
     server: Option<RunningServer>,
 }
 
+pub struct Node {
+    pub base: String,
+    pub state: AppState,
+    pub data_dir: TempDir,
+    server: Option<RunningServer>,
+}
+
+impl Node {
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.expect("clean stop");
+        }
+        self.state.store.close().await;
+    }
+}
+
 pub struct TestAppBuilder {
     backend: Backend,
     demo: bool,
@@ -140,6 +156,24 @@ impl TestApp {
         let state = AppState::new(config, self.data_dir.path(), self.database.store.clone()).await.expect("state");
         self.server = Some(RunningServer::start(state.clone(), listener).expect("start"));
         self.state = state;
+    }
+
+    /// A second khabar node on this app's PostgreSQL database, with its own
+    /// data folder, address and memory (page cache, settings), as a site
+    /// with several stateless nodes runs.
+    pub async fn another_node(&self) -> Node {
+        let url = self.database.url.clone().expect("several nodes share a PostgreSQL database");
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        khabar::site::create(data_dir.path()).expect("create site");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let text = format!("base_url = \"{base}\"\ndatabase_url = \"{url}\"\n");
+        std::fs::write(data_dir.path().join("khabar.toml"), text).expect("write config");
+        let config = Config::load_with_env(data_dir.path(), []).expect("config");
+        let store = Store::open_url(&url).await.expect("open the shared database");
+        let state = AppState::new(config, data_dir.path(), store).await.expect("state");
+        let server = RunningServer::start(state.clone(), listener).expect("start");
+        Node { base, state, data_dir, server: Some(server) }
     }
 
     pub async fn stop(mut self) {
