@@ -92,6 +92,7 @@ pub struct Services {
     pub webhooks: Arc<crate::webhooks::Webhooks>,
     /// The other nodes on the same PostgreSQL database, told of every change.
     pub peers: Arc<crate::cache::peers::Peers>,
+    pub purger: crate::cache::purge::Purger,
     settings: std::sync::RwLock<Arc<SiteSettings>>,
     /// Woken when an upload waits for its responsive copies.
     pub media_waiting: tokio::sync::Notify,
@@ -123,6 +124,7 @@ impl AppState {
         let search = Arc::new(crate::search::Search::open(data_dir, &store).await?);
         let templates = Arc::new(Templates::load(theme_dir, Arc::clone(&assets), polls.sidebar_slot())?);
         let locale = Arc::new(reader_locale(&config, &settings)?);
+        let purger = crate::cache::purge::Purger::start(config.cdn_purge_url.clone(), config.cdn_purge_token.clone());
         let state = AppState(Arc::new(Services {
             pages: Arc::new(PageCache::new(config.page_cache_bytes)),
             config: Arc::new(config),
@@ -139,6 +141,7 @@ impl AppState {
             search,
             webhooks: Arc::new(crate::webhooks::Webhooks::default()),
             peers: Arc::new(crate::cache::peers::Peers::default()),
+            purger,
             settings: std::sync::RwLock::new(Arc::new(settings)),
             media_waiting: tokio::sync::Notify::new(),
             navigation: std::sync::Mutex::new(None),
@@ -195,7 +198,17 @@ impl AppState {
     pub fn content_changed(&self) {
         self.pages.invalidate_all();
         self.search.index.wake();
-        self.peers.announce();
+        self.peers.announce(None);
+        self.purger.purge(&[crate::cache::tags::ALL.to_owned()]);
+    }
+
+    /// After a change to some content: the pages tagged with what it touched
+    /// go, here, on the other nodes and in the CDN; the others stay.
+    pub fn changed(&self, tags: Vec<String>) {
+        self.pages.invalidate_tags(&tags);
+        self.search.index.wake();
+        self.purger.purge(&tags);
+        self.peers.announce(Some(tags));
     }
 }
 

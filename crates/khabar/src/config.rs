@@ -11,6 +11,8 @@ pub const CONFIG_FILE: &str = "khabar.toml";
 /// Keys without a default, which the environment may still set.
 const OPTIONAL_KEYS: &[&str] = &[
     "theme_dir",
+    "cdn_purge_url",
+    "cdn_purge_token",
     "database_url",
     "smtp_url",
     "dkim_selector",
@@ -93,6 +95,11 @@ pub struct Config {
     pub webhook_attempts: u32,
     /// How long a webhook receiver may take to answer, in seconds.
     pub webhook_timeout_seconds: u32,
+    /// How long shared caches (a CDN, Varnish) may keep a page (`s-maxage`; 0: they may not).
+    pub shared_cache_seconds: u32,
+    /// A CDN's purge-by-tag endpoint, called on every invalidation; and its bearer token.
+    pub cdn_purge_url: Option<String>,
+    pub cdn_purge_token: Option<String>,
 }
 
 impl Default for Config {
@@ -127,6 +134,9 @@ impl Default for Config {
             webhook_retry_seconds: 30,
             webhook_attempts: 15,
             webhook_timeout_seconds: 10,
+            shared_cache_seconds: 30,
+            cdn_purge_url: None,
+            cdn_purge_token: None,
         }
     }
 }

@@ -43,16 +43,14 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
         if let Err(error) = state.reads.flush(&state.store, now).await {
             tracing::warn!(%error, "could not record reads; will retry");
         }
-        match state.store.published_between(last_check, now).await {
-            Ok(true) => {
-                tracing::info!("scheduled articles went live; refreshing pages");
-                state.content_changed();
-                if let Err(error) = crate::webhooks::scheduled_went_live(&state, last_check, now).await {
-                    tracing::warn!(%error, "could not queue webhooks for scheduled articles");
+        match state.store.went_live_between(last_check, now).await {
+            Ok(ids) => {
+                for id in ids {
+                    tracing::info!(article = id, "a scheduled article went live; refreshing its pages");
+                    crate::articles::changes::article_changed(&state, None, id).await;
                 }
                 last_check = now;
             }
-            Ok(false) => last_check = now,
             Err(error) => tracing::warn!(%error, "could not check scheduled articles"),
         }
     }

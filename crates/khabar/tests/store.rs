@@ -84,8 +84,8 @@ async fn lists_show_only_what_readers_may_see(backend: Backend) {
         assert_eq!((page_two.len(), total), (1, 2));
         // The scheduled one appears once its time has come.
         assert_eq!(store.list_articles(&ListFilter::default(), NOW + 2 * HOUR, 0, 10).await.unwrap().1, 3);
-        assert!(store.published_between(NOW, NOW + 2 * HOUR).await.unwrap());
-        assert!(!store.published_between(NOW + 2 * HOUR, NOW + 3 * HOUR).await.unwrap());
+        assert!(!store.went_live_between(NOW, NOW + 2 * HOUR).await.unwrap().is_empty());
+        assert!(store.went_live_between(NOW + 2 * HOUR, NOW + 3 * HOUR).await.unwrap().is_empty());
         let sections = store.sections(NOW).await.unwrap();
         let economy = sections.iter().find(|section| section.name == "اقتصاد").unwrap();
         assert_eq!(economy.article_count, 1);

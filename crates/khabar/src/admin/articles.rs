@@ -403,6 +403,10 @@ async fn save_form(
     staff.check_csrf(&form.csrf)?;
     let intent = intent(&form.action)?;
     let now = now_seconds();
+    let before = match &article {
+        Some(row) => crate::articles::changes::snapshot(&state, row.id).await?,
+        None => None,
+    };
     let can_publish = may_publish(&state, staff.role()).await?;
     let currently_public = article.as_ref().is_some_and(|row| row.status == "published");
     // Who may do what: contributors and authors without the right to publish
@@ -535,7 +539,6 @@ async fn save_form(
             }
         }
     };
-    let mut comments_changed = false;
     if staff.role().edits_all_articles() {
         let closed = form.comments_closed.is_some();
         let was_closed = state.store.article_for_comments(id).await?.is_some_and(|article| article.comments_closed);
@@ -543,14 +546,10 @@ async fn save_form(
             state.store.set_comments_closed(id, closed).await?;
             let what = if closed { "comments.close" } else { "comments.open" };
             staff.audit(&state, what, &format!("#{id}")).await;
-            comments_changed = true;
         }
     }
     staff.audit(&state, &format!("article.{saved_word}"), &format!("#{id} {}", write.title)).await;
-    if status == "published" || currently_public || comments_changed {
-        state.content_changed();
-    }
-    crate::webhooks::article_written(&state, article.as_ref(), id).await;
+    crate::articles::changes::article_changed(&state, before.as_ref(), id).await;
     Ok(see_other(&format!("/admin/articles/{id}?saved={saved_word}")))
 }
 
@@ -663,6 +662,7 @@ pub async fn restore(
         return Err(AppError::Forbidden("your role may not change published articles".into()));
     }
     let number = raw_segment(&uri, 4).and_then(|raw| raw.parse::<i64>().ok()).ok_or(AppError::NotFound)?;
+    let before = crate::articles::changes::snapshot(&state, row.id).await?;
     let old = state
         .store
         .revisions(row.id)
@@ -701,10 +701,7 @@ pub async fn restore(
         }
     }
     staff.audit(&state, "article.restore", &format!("#{} ← {number}", row.id)).await;
-    if row.status == "published" {
-        state.content_changed();
-    }
-    crate::webhooks::article_written(&state, Some(&row), row.id).await;
+    crate::articles::changes::article_changed(&state, before.as_ref(), row.id).await;
     Ok(see_other(&format!("/admin/articles/{}?saved=restored", row.id)))
 }
 

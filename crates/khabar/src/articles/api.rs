@@ -410,8 +410,7 @@ pub async fn create_article(
     let write = validate(input, None, now, api_saver(&caller))?;
     let id = state.store.create_article(&write, now).await?;
     tracing::info!(article = id, token = %caller.token_name, "article created");
-    state.content_changed();
-    crate::webhooks::article_written(&state, None, id).await;
+    crate::articles::changes::article_changed(&state, None, id).await;
     let url = state.absolute_url(&article_path(id, &write.slug));
     Ok((StatusCode::CREATED, Json(WrittenJson { id, url })).into_response())
 }
@@ -424,8 +423,8 @@ pub async fn update_article(
 ) -> Result<Json<WrittenJson>, AppError> {
     let id = id_param(&uri)?;
     let now = now_seconds();
-    let previous = state.store.article_by_id(id).await?.ok_or(AppError::NotFound)?;
-    let write = validate(input, Some(&previous), now, api_saver(&caller))?;
+    let before = crate::articles::changes::snapshot(&state, id).await?.ok_or(AppError::NotFound)?;
+    let write = validate(input, Some(&before.row), now, api_saver(&caller))?;
     match state.store.update_article(id, &write, now, None).await? {
         UpdateOutcome::Updated { .. } => {}
         UpdateOutcome::NotFound => return Err(AppError::NotFound),
@@ -434,8 +433,7 @@ pub async fn update_article(
         }
     }
     tracing::info!(article = id, token = %caller.token_name, "article updated");
-    state.content_changed();
-    crate::webhooks::article_written(&state, Some(&previous), id).await;
+    crate::articles::changes::article_changed(&state, Some(&before), id).await;
     Ok(Json(WrittenJson { id, url: state.absolute_url(&article_path(id, &write.slug)) }))
 }
 
@@ -445,12 +443,11 @@ pub async fn delete_article(
     uri: Uri,
 ) -> Result<StatusCode, AppError> {
     let id = id_param(&uri)?;
-    let previous = state.store.article_by_id(id).await?;
+    let before = crate::articles::changes::snapshot(&state, id).await?;
     if !state.store.delete_article(id).await? {
         return Err(AppError::NotFound);
     }
     tracing::info!(article = id, token = %caller.token_name, "article deleted");
-    state.content_changed();
-    crate::webhooks::article_written(&state, previous.as_ref(), id).await;
+    crate::articles::changes::article_changed(&state, before.as_ref(), id).await;
     Ok(StatusCode::NO_CONTENT)
 }

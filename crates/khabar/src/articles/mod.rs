@@ -3,6 +3,7 @@
 
 pub mod admin_store;
 pub mod api;
+pub mod changes;
 pub mod markdown;
 pub mod pages;
 pub mod readership;

@@ -5,9 +5,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
+use crate::articles::store::{ArticleCard, ArticleRow, AttachedName};
 use crate::articles::views::{article_view, card_view, complete_cards};
 use crate::cache::render::{cached_or_render, RenderedPage, HTML};
-use crate::cache::CachedPage;
+use crate::cache::{tags, CachedPage};
 use crate::error::AppError;
 use crate::sections::navigation;
 use crate::store::now_seconds;
@@ -67,6 +68,7 @@ async fn render_article(state: &AppState, id: i64) -> Result<RenderedPage, AppEr
     let reference_time = row.published_at.unwrap_or(row.created_at);
     let related = state.store.related_articles(row.id, row.section_id, reference_time, now, RELATED_COUNT).await?;
     let mut article = article_view(state, &row, &authors, &tags);
+    let mut cache_tags = related_tags(state, &row, &tags, &related).await?;
     let mut related: Vec<_> = related.iter().map(|card| card_view(state, card)).collect();
     complete_cards(state, related.iter_mut()).await?;
     if let Some(url) = &article.image_url {
@@ -74,7 +76,10 @@ async fn render_article(state: &AppState, id: i64) -> Result<RenderedPage, AppEr
     }
     // A poll attached to this article sits under it (the same form for every reader).
     let poll = match state.store.article_poll_id(row.id).await? {
-        Some(poll_id) => state.store.poll(poll_id).await?.map(|(poll, options)| state.polls.form(&poll, &options, now)),
+        Some(poll_id) => {
+            cache_tags.push(tags::poll(poll_id));
+            state.store.poll(poll_id).await?.map(|(poll, options)| state.polls.form(&poll, &options, now))
+        }
         None => None,
     };
     let comments = crate::comments::pages::article_comments(state, row.id, 1, now).await?;
@@ -99,7 +104,43 @@ async fn render_article(state: &AppState, id: i64) -> Result<RenderedPage, AppEr
             sharing => sharing,
         },
     )?;
-    Ok(RenderedPage { html, max_age, canonical_path: Some(article_path(row.id, &row.slug)), content_type: HTML })
+    Ok(RenderedPage {
+        html,
+        max_age,
+        canonical_path: Some(article_path(row.id, &row.slug)),
+        content_type: HTML,
+        tags: cache_tags,
+    })
+}
+
+/// What the article page shows besides itself: its related articles. The
+/// list ranks shared tags, then the same section, then nearness in time
+/// across the whole site. So a new article can only displace an entry that
+/// is there for time alone ("filler"), or join through the article's
+/// section or tags: the page is tagged with those, and with every
+/// article's change (`latest`) only when it holds a filler.
+async fn related_tags(
+    state: &AppState,
+    row: &ArticleRow,
+    own_tags: &[AttachedName],
+    related: &[ArticleCard],
+) -> Result<Vec<String>, AppError> {
+    let mut cache_tags = vec![tags::article(row.id), tags::section(&row.section_slug)];
+    cache_tags.extend(own_tags.iter().map(|tag| tags::tag(&tag.slug)));
+    cache_tags.extend(related.iter().map(|card| tags::article(card.id)));
+    let related_ids: Vec<i64> = related.iter().map(|card| card.id).collect();
+    let their_tags = state.store.tags_of(&related_ids).await?;
+    let has_filler = related.len() < usize::try_from(RELATED_COUNT).unwrap_or(usize::MAX)
+        || related.iter().any(|card| {
+            card.section_slug != row.section_slug
+                && !their_tags
+                    .iter()
+                    .any(|tag| tag.article_id == card.id && own_tags.iter().any(|own| own.slug == tag.slug))
+        });
+    if has_filler {
+        cache_tags.push(tags::LATEST.to_owned());
+    }
+    Ok(cache_tags)
 }
 
 #[cfg(test)]

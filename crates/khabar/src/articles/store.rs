@@ -68,6 +68,17 @@ impl ArticleRow {
     }
 }
 
+/// A list's articles: visible, of a section, tag or author when given ($1 now, $2-$4 slugs).
+const LIST_WHERE: &str = concat!(
+    " FROM articles a JOIN sections s ON s.id = a.section_id WHERE ",
+    visible!("$1"),
+    " AND ($2 IS NULL OR s.slug = $2)",
+    " AND ($3 IS NULL OR EXISTS (SELECT 1 FROM article_tags l JOIN tags t ON t.id = l.tag_id \
+       WHERE l.article_id = a.id AND t.slug = $3))",
+    " AND ($4 IS NULL OR EXISTS (SELECT 1 FROM article_authors l JOIN authors t ON t.id = l.author_id \
+       WHERE l.article_id = a.id AND t.slug = $4))"
+);
+
 const ARTICLE_ROW_SELECT: &str = "SELECT a.id, a.slug, a.title, a.summary, a.body_markdown, a.body_html, \
      a.word_count, a.status, a.section_id, s.name AS section_name, s.slug AS section_slug, a.breaking, \
      a.featured_image, a.featured_caption, a.featured_credit, a.seo_description, a.social_image, \
@@ -429,6 +440,25 @@ impl Store {
         Ok(rows)
     }
 
+    /// The newest visible articles of a list, without counting them all (feeds).
+    pub async fn latest_cards(
+        &self,
+        filter: &ListFilter,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<ArticleCard>, StoreError> {
+        let sql = format!("SELECT {}{LIST_WHERE} ORDER BY a.published_at DESC, a.id DESC LIMIT $5", card_columns!());
+        let cards = with_pool!(self, pool => sqlx::query_as::<_, ArticleCard>(&sql)
+            .bind(now)
+            .bind(&filter.section)
+            .bind(&filter.tag)
+            .bind(&filter.author)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        Ok(cards)
+    }
+
     /// One page of visible articles, newest first, and how many there are in all.
     pub async fn list_articles(
         &self,
@@ -437,15 +467,7 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<ArticleCard>, i64), StoreError> {
-        const WHERE: &str = concat!(
-            " FROM articles a JOIN sections s ON s.id = a.section_id WHERE ",
-            visible!("$1"),
-            " AND ($2 IS NULL OR s.slug = $2)",
-            " AND ($3 IS NULL OR EXISTS (SELECT 1 FROM article_tags l JOIN tags t ON t.id = l.tag_id \
-               WHERE l.article_id = a.id AND t.slug = $3))",
-            " AND ($4 IS NULL OR EXISTS (SELECT 1 FROM article_authors l JOIN authors t ON t.id = l.author_id \
-               WHERE l.article_id = a.id AND t.slug = $4))"
-        );
+        const WHERE: &str = LIST_WHERE;
         let list_sql =
             format!("SELECT {}{WHERE} ORDER BY a.published_at DESC, a.id DESC LIMIT $5 OFFSET $6", card_columns!());
         let count_sql = format!("SELECT COUNT(*){WHERE}");
@@ -695,17 +717,5 @@ impl Store {
         .fetch_all(pool)
         .await)?;
         Ok(ids)
-    }
-
-    /// Whether any article became visible in (after, until]: scheduled publication.
-    pub async fn published_between(&self, after: i64, until: i64) -> Result<bool, StoreError> {
-        let count: i64 = with_pool!(self, pool => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM articles WHERE status = 'published' AND published_at > $1 AND published_at <= $2",
-        )
-        .bind(after)
-        .bind(until)
-        .fetch_one(pool)
-        .await)?;
-        Ok(count > 0)
     }
 }

@@ -1,12 +1,17 @@
 //! Rendered public pages, kept with their gzip and brotli encodings computed
 //! once, so a hit costs a map lookup and a reference-counted clone.
 //!
-//! Correctness comes first: every content change clears the cache (see
-//! `invalidate_all`), and entries that show time-dependent content carry an
-//! expiry. Finer, tag-based invalidation is a later step.
+//! Each entry carries tags naming what it shows (`article:12`, `section:…`,
+//! `latest`, `layout`, …); a change drops exactly the entries tagged with
+//! what it touched (`invalidate_tags`), or everything (`invalidate_all`) when
+//! it touches what every page shows. Entries that show time-dependent
+//! content also carry an expiry. The same tags go to shared caches (CDNs) in
+//! `Surrogate-Key` and `Cache-Tag`, so a purge by tag matches ours.
 
 pub mod peers;
+pub mod purge;
 pub mod render;
+pub mod tags;
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
@@ -29,6 +34,13 @@ pub struct CachedPage {
     etag_identity: HeaderValue,
     expires_at: Option<Instant>,
     content_type: HeaderValue,
+    tags: Vec<String>,
+    /// The tags as CDNs read them: space-separated (Fastly, Varnish) and comma-separated (Cloudflare).
+    surrogate_key: HeaderValue,
+    cache_tag: HeaderValue,
+    last_modified: HeaderValue,
+    rendered_at: i64,
+    cache_control: HeaderValue,
     /// For article pages: the canonical path a request must match to be served.
     pub canonical_path: Option<String>,
 }
@@ -39,8 +51,12 @@ impl CachedPage {
         let identity = Bytes::from(html);
         let digest = Sha256::digest(&identity);
         let etag: String = hex::encode(&digest[..12]);
+        // A sitemap of 50,000 URLs is ~10 MB: at the levels pages use it took
+        // seconds to compress; big documents get faster levels.
+        let big = identity.len() > BIG_DOCUMENT_BYTES;
         let gzip = {
-            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            let level = if big { flate2::Compression::default() } else { flate2::Compression::best() };
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), level);
             // Writing to a Vec cannot fail.
             let _ = encoder.write_all(&identity);
             Bytes::from(encoder.finish().unwrap_or_default())
@@ -49,7 +65,8 @@ impl CachedPage {
             let mut output = Vec::new();
             // Quality 9 compresses within a few percent of 10 at several
             // times the speed; a page is compressed again after every change.
-            let parameters = brotli::enc::BrotliEncoderParams { quality: 9, ..Default::default() };
+            let parameters =
+                brotli::enc::BrotliEncoderParams { quality: if big { 5 } else { 9 }, ..Default::default() };
             let _ = brotli::BrotliCompress(&mut identity.as_ref(), &mut output, &parameters);
             Bytes::from(output)
         };
@@ -66,8 +83,36 @@ impl CachedPage {
             brotli,
             expires_at: max_age.map(|age| Instant::now() + age),
             content_type: HeaderValue::from_static(render::HTML),
+            tags: Vec::new(),
+            surrogate_key: HeaderValue::from_static(""),
+            cache_tag: HeaderValue::from_static(""),
+            last_modified: http_date(crate::store::now_seconds()),
+            rendered_at: crate::store::now_seconds(),
+            cache_control: HeaderValue::from_static(BROWSER_CACHE_CONTROL),
             canonical_path,
         }
+    }
+
+    /// What the page shows, for invalidation and for CDNs' purges by tag.
+    pub fn with_tags(mut self, tags: Vec<String>) -> Self {
+        let encoded: Vec<String> = tags.iter().map(|tag| header_tag(tag)).collect();
+        self.surrogate_key = HeaderValue::from_str(&encoded.join(" ")).unwrap_or(HeaderValue::from_static(""));
+        self.cache_tag = HeaderValue::from_str(&encoded.join(",")).unwrap_or(HeaderValue::from_static(""));
+        self.tags = tags;
+        self
+    }
+
+    pub fn with_cache_control(mut self, cache_control: HeaderValue) -> Self {
+        self.cache_control = cache_control;
+        self
+    }
+
+    pub fn tags(&self) -> &[String] {
+        &self.tags
+    }
+
+    fn tagged_with_any(&self, tags: &[String]) -> bool {
+        self.tags.iter().any(|tag| tags.contains(tag))
     }
 
     pub fn with_content_type(mut self, content_type: &'static str) -> Self {
@@ -92,10 +137,15 @@ impl CachedPage {
             Encoding::Gzip => (&self.gzip, &self.etag_gzip, Some("gzip")),
             Encoding::Identity => (&self.identity, &self.etag_identity, None),
         };
-        let not_modified = request_headers
-            .get(header::IF_NONE_MATCH)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| value.trim() == "*" || value.contains(self.etag.as_str()));
+        // If-None-Match wins over If-Modified-Since when both are sent (RFC 9110 13.2.2).
+        let not_modified = match request_headers.get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok()) {
+            Some(value) => value.trim() == "*" || value.contains(self.etag.as_str()),
+            None => request_headers
+                .get(header::IF_MODIFIED_SINCE)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(value).ok())
+                .is_some_and(|since| since.as_second() >= self.rendered_at),
+        };
         let mut response = if not_modified {
             let mut response = Response::new(Body::empty());
             *response.status_mut() = StatusCode::NOT_MODIFIED;
@@ -110,10 +160,47 @@ impl CachedPage {
         }
         headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         headers.insert(header::ETAG, etag.clone());
-        // Browsers may keep the page but must ask again; the ETag makes that a cheap 304.
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=0, must-revalidate"));
+        headers.insert(header::LAST_MODIFIED, self.last_modified.clone());
+        headers.insert(header::CACHE_CONTROL, self.cache_control.clone());
+        if !self.tags.is_empty() {
+            headers.insert("surrogate-key", self.surrogate_key.clone());
+            headers.insert("cache-tag", self.cache_tag.clone());
+        }
         response
     }
+}
+
+/// Above this, documents are compressed at faster levels.
+const BIG_DOCUMENT_BYTES: usize = 1 << 20;
+
+/// Browsers may keep a page but must ask again; the ETag makes that a cheap 304.
+pub const BROWSER_CACHE_CONTROL: &str = "public, max-age=0, must-revalidate";
+
+/// `Cache-Control` for shared caches: they may keep a page `shared_seconds`
+/// (purges by tag keep that exact) and serve it a little longer while they
+/// fetch a fresh one.
+pub fn cache_control(shared_seconds: u32) -> HeaderValue {
+    if shared_seconds == 0 {
+        return HeaderValue::from_static(BROWSER_CACHE_CONTROL);
+    }
+    HeaderValue::from_str(&format!(
+        "{BROWSER_CACHE_CONTROL}, s-maxage={shared_seconds}, stale-while-revalidate={}",
+        shared_seconds.clamp(10, 60)
+    ))
+    .unwrap_or(HeaderValue::from_static(BROWSER_CACHE_CONTROL))
+}
+
+/// A tag as headers carry it: ASCII, no spaces or commas (Arabic slugs are percent-encoded).
+pub fn header_tag(tag: &str) -> String {
+    crate::web::encode_path_segment(tag).replace("%3A", ":")
+}
+
+fn http_date(seconds: i64) -> HeaderValue {
+    let moment = jiff::Timestamp::from_second(seconds).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    HeaderValue::from_str(
+        &jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&moment).unwrap_or_default(),
+    )
+    .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +247,37 @@ struct Entries {
     order: VecDeque<String>,
     bytes: usize,
     generation: u64,
+    /// The latest invalidations, newest last: (generation it made, its tags;
+    /// None for everything). A page rendered before one of them that touched
+    /// its tags must not be kept.
+    recent: VecDeque<(u64, Option<Vec<String>>)>,
+}
+
+/// Invalidations remembered for renders still in progress.
+const REMEMBERED_INVALIDATIONS: usize = 512;
+
+impl Entries {
+    fn stale_since(&self, rendered_in_generation: u64, page: &CachedPage) -> bool {
+        if rendered_in_generation == self.generation {
+            return false;
+        }
+        let remembered_from = self.recent.front().map_or(self.generation, |(generation, _)| *generation);
+        if remembered_from > rendered_in_generation + 1 {
+            return true;
+        }
+        self.recent.iter().filter(|(generation, _)| *generation > rendered_in_generation).any(|(_, tags)| match tags {
+            None => true,
+            Some(tags) => page.tagged_with_any(tags),
+        })
+    }
+
+    fn remember(&mut self, tags: Option<Vec<String>>) {
+        self.generation += 1;
+        self.recent.push_back((self.generation, tags));
+        while self.recent.len() > REMEMBERED_INVALIDATIONS {
+            self.recent.pop_front();
+        }
+    }
 }
 
 pub struct PageCache {
@@ -168,12 +286,21 @@ pub struct PageCache {
     /// One lock per page being rendered, so a crowd missing the same page
     /// waits for one render instead of each doing it.
     rendering: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Pages rendered since start (misses that did the work), for tests and figures.
+    renders: std::sync::atomic::AtomicU64,
 }
 
 impl PageCache {
     pub fn new(max_bytes: u64) -> Self {
         PageCache {
-            entries: Mutex::new(Entries { map: HashMap::new(), order: VecDeque::new(), bytes: 0, generation: 0 }),
+            entries: Mutex::new(Entries {
+                map: HashMap::new(),
+                order: VecDeque::new(),
+                bytes: 0,
+                generation: 0,
+                recent: VecDeque::new(),
+            }),
+            renders: std::sync::atomic::AtomicU64::new(0),
             max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
             rendering: Mutex::new(HashMap::new()),
         }
@@ -208,7 +335,7 @@ impl PageCache {
         let page = Arc::new(page);
         let size = page.size();
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if rendered_in_generation != entries.generation || size > self.max_bytes {
+        if entries.stale_since(rendered_in_generation, &page) || size > self.max_bytes {
             return page;
         }
         if let Some(previous) = entries.map.insert(key.clone(), Arc::clone(&page)) {
@@ -233,7 +360,37 @@ impl PageCache {
         entries.map.clear();
         entries.order.clear();
         entries.bytes = 0;
-        entries.generation += 1;
+        entries.remember(None);
+    }
+
+    /// Drops the pages tagged with any of `tags`; how many there were.
+    pub fn invalidate_tags(&self, tags: &[String]) -> usize {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let doomed: std::collections::HashSet<String> =
+            entries.map.iter().filter(|(_, page)| page.tagged_with_any(tags)).map(|(key, _)| key.clone()).collect();
+        for key in &doomed {
+            if let Some(page) = entries.map.remove(key) {
+                entries.bytes -= page.size();
+            }
+        }
+        if !doomed.is_empty() {
+            entries.order.retain(|key| !doomed.contains(key));
+        }
+        entries.remember(Some(tags.to_vec()));
+        doomed.len()
+    }
+
+    /// Whether a page is kept under `key` (not expired).
+    pub fn contains(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    pub fn count_render(&self) {
+        self.renders.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn renders(&self) -> u64 {
+        self.renders.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn len(&self) -> usize {

@@ -6,7 +6,7 @@
 //! listening connection may have missed announcements, so it does the same
 //! when it reconnects. SQLite sites are one node: nothing to do.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -21,25 +21,56 @@ const RECONNECT_DELAY: Duration = Duration::from_millis(500);
 pub struct Peers {
     /// This node, so it can tell its own announcements from its neighbours'.
     node: String,
-    pending: AtomicBool,
+    /// What to announce next, gathered until the announcer runs.
+    pending: Mutex<Option<Pending>>,
     wake: tokio::sync::Notify,
 }
 
+enum Pending {
+    Everything,
+    Tags(Vec<String>),
+}
+
+const EVERYTHING: &str = "*";
+/// PostgreSQL refuses payloads from 8000 bytes: more tags than that means everything.
+const MAX_PAYLOAD_BYTES: usize = 7000;
+
 impl Default for Peers {
     fn default() -> Self {
-        Peers {
-            node: hex::encode(rand::random::<[u8; 8]>()),
-            pending: AtomicBool::new(false),
-            wake: Default::default(),
-        }
+        Peers { node: hex::encode(rand::random::<[u8; 8]>()), pending: Mutex::new(None), wake: Default::default() }
     }
 }
 
 impl Peers {
-    /// Asks for an announcement; several changes in a burst make one.
-    pub fn announce(&self) {
-        self.pending.store(true, Ordering::SeqCst);
+    /// Asks for an announcement of `tags` (None: everything changed);
+    /// several changes in a burst make one.
+    pub fn announce(&self, tags: Option<Vec<String>>) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        *pending = match (pending.take(), tags) {
+            (Some(Pending::Tags(mut kept)), Some(tags)) => {
+                kept.extend(tags);
+                Some(Pending::Tags(kept))
+            }
+            (None, Some(tags)) => Some(Pending::Tags(tags)),
+            _ => Some(Pending::Everything),
+        };
+        drop(pending);
         self.wake.notify_one();
+    }
+
+    /// The NOTIFY payload: this node, a tab, then the tags (tab-separated) or `*`.
+    fn take_payload(&self) -> Option<String> {
+        let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner).take()?;
+        let body = match pending {
+            Pending::Everything => EVERYTHING.to_owned(),
+            Pending::Tags(mut tags) => {
+                tags.sort();
+                tags.dedup();
+                tags.join("\t")
+            }
+        };
+        let body = if body.len() > MAX_PAYLOAD_BYTES { EVERYTHING.to_owned() } else { body };
+        Some(format!("{}\t{body}", self.node))
     }
 }
 
@@ -58,12 +89,8 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
                     _ = state.peers.wake.notified() => {}
                     _ = shutdown.changed() => break,
                 }
-                if state.peers.pending.swap(false, Ordering::SeqCst) {
-                    let sent = sqlx::query("SELECT pg_notify($1, $2)")
-                        .bind(CHANNEL)
-                        .bind(&state.peers.node)
-                        .execute(&pool)
-                        .await;
+                if let Some(payload) = state.peers.take_payload() {
+                    let sent = sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(&pool).await;
                     if let Err(error) = sent {
                         tracing::warn!(%error, "could not tell the other nodes about a change");
                     }
@@ -88,7 +115,7 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
             continue;
         }
         // Whatever was announced while this node was not listening is lost: start afresh.
-        refresh(&state).await;
+        refresh(&state, None).await;
         loop {
             let received = tokio::select! {
                 received = listener.try_recv() => received,
@@ -98,8 +125,13 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
                 }
             };
             match received {
-                Ok(Some(notification)) if notification.payload() == state.peers.node => {}
-                Ok(Some(_)) => refresh(&state).await,
+                Ok(Some(notification)) => {
+                    let (node, body) = notification.payload().split_once('\t').unwrap_or(("", EVERYTHING));
+                    if node != state.peers.node {
+                        let tags: Vec<String> = body.split('\t').map(str::to_owned).collect();
+                        refresh(&state, (body != EVERYTHING).then_some(tags)).await;
+                    }
+                }
                 // The connection dropped: listen again, then refresh.
                 Ok(None) => break,
                 Err(error) => {
@@ -112,7 +144,14 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     announcer.abort();
 }
 
-async fn refresh(state: &AppState) {
+/// Applies a neighbour's change: only the pages tagged with what it
+/// touched, or (`None`) everything kept in memory.
+async fn refresh(state: &AppState, tags: Option<Vec<String>>) {
+    if let Some(tags) = tags {
+        state.pages.invalidate_tags(&tags);
+        state.search.index.wake();
+        return;
+    }
     if let Err(error) = state.reload_settings().await {
         tracing::warn!(%error, "could not re-read the settings after another node's change");
     }

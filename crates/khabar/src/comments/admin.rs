@@ -259,7 +259,7 @@ pub async fn save(
         )
         .await?;
     if comment.status == "approved" {
-        state.content_changed();
+        state.changed(vec![crate::cache::tags::article(comment.article_id)]);
     }
     staff.audit(&state, "comments.edit", &format!("#{id}")).await;
     Ok(back_to(&comment.status, "حُفظ التعليق"))

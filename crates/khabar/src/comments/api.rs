@@ -95,7 +95,7 @@ pub async fn moderate(
     }
     // Pages change when a comment appears there or leaves it.
     if before.status == "approved" || status == "approved" {
-        state.content_changed();
+        state.changed(vec![crate::cache::tags::article(before.article_id)]);
     }
     if status == "approved" && before.status != "approved" && before.parent_id.is_some() {
         super::notify::reply_approved(state, id);
@@ -146,7 +146,7 @@ pub async fn erase_reader(state: &AppState, email: &str) -> Result<usize, AppErr
         .map_err(|error| AppError::invalid_field("email", error.to_string()))?;
     let articles = state.store.erase_commenter(&state.comments.email_hash(&email)).await?;
     if !articles.is_empty() {
-        state.content_changed();
+        state.changed(articles.iter().map(|id| crate::cache::tags::article(*id)).collect());
     }
     Ok(articles.len())
 }

@@ -297,7 +297,7 @@ pub async fn post_comment(
         )
         .await?;
     if status == "approved" {
-        state.content_changed();
+        state.changed(vec![crate::cache::tags::article(article_id)]);
         if parent_id.is_some() {
             super::notify::reply_approved(&state, id);
         }

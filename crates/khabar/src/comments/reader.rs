@@ -72,7 +72,7 @@ pub async fn thread_page(
                 view => "comments-page",
             },
         )?;
-        Ok(RenderedPage::new(html))
+        Ok(RenderedPage::new(html).tagged(vec![crate::cache::tags::article(article_id)]))
     })
     .await?;
     Ok(rendered.respond(&request_headers))
@@ -343,7 +343,7 @@ pub async fn edit_own(
         )
         .await?;
     if comment.status == "approved" {
-        state.content_changed();
+        state.changed(vec![crate::cache::tags::article(article_id)]);
     }
     if json {
         let body = serde_json::json!({ "id": comment_id, "status": status, "html": formatted.html });
@@ -365,7 +365,7 @@ pub async fn delete_own(
     };
     state.store.delete_comment(comment_id).await?;
     if comment.status == "approved" {
-        state.content_changed();
+        state.changed(vec![crate::cache::tags::article(article_id)]);
     }
     if json {
         return Ok(private(axum::Json(serde_json::json!({ "id": comment_id, "deleted": true })).into_response()));
@@ -441,7 +441,7 @@ pub async fn report(
     let requeued = state.store.report_comment(comment_id, &reporter, threshold, now_seconds()).await?;
     if requeued {
         tracing::info!(comment_id, "a reported comment went back to the moderation queue");
-        state.content_changed();
+        state.changed(vec![crate::cache::tags::article(article_id)]);
     }
     if json {
         return Ok(private(axum::Json(serde_json::json!({ "id": comment_id, "reported": true })).into_response()));

@@ -14,6 +14,7 @@ use quick_xml::events::BytesText;
 use crate::app::AppState;
 use crate::articles::store::{ArticleRow, AttachedName, ListFilter};
 use crate::cache::render::{cached_or_render, RenderedPage};
+use crate::cache::tags;
 use crate::error::AppError;
 use crate::store::now_seconds;
 use crate::web::{article_path, decode_path_segment, encode_path_segment, raw_segment};
@@ -181,7 +182,7 @@ struct Enclosure {
 async fn render(state: &AppState, scope: Scope, slug: &str, format: Format) -> Result<RenderedPage, AppError> {
     let now = now_seconds();
     let channel = channel(state, scope, slug).await?;
-    let (cards, _) = state.store.list_articles(&channel.filter, now, 0, FEED_ITEMS).await?;
+    let cards = state.store.latest_cards(&channel.filter, now, FEED_ITEMS).await?;
     let ids: Vec<i64> = cards.iter().map(|card| card.id).collect();
     let mut rows: HashMap<i64, ArticleRow> =
         state.store.articles_by_ids(&ids).await?.into_iter().map(|row| (row.id, row)).collect();
@@ -230,7 +231,14 @@ async fn render(state: &AppState, scope: Scope, slug: &str, format: Format) -> R
         Format::Rss => (document.rss(), RSS_TYPE),
         Format::Atom => (document.atom(), ATOM_TYPE),
     };
-    Ok(RenderedPage::document(body, content_type))
+    let mut tags = vec![match scope {
+        Scope::Site => tags::LATEST.to_owned(),
+        Scope::Section => tags::section(slug),
+        Scope::Tag => tags::tag(slug),
+        Scope::Author => tags::author(slug),
+    }];
+    tags.extend(items.iter().map(|item| tags::article(item.row.id)));
+    Ok(RenderedPage::document(body, content_type).tagged(tags))
 }
 
 struct Document<'a> {

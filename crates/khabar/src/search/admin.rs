@@ -92,7 +92,7 @@ pub async fn add_variants(State(state): State<AppState>, staff: Staff, body: Byt
     }
     state.store.add_search_variants(&words.join("\n"), staff.name(), now_seconds()).await?;
     state.search.reload_variants(&state.store).await?;
-    state.peers.announce();
+    state.peers.announce(None);
     staff.audit(&state, "search.variants.add", &words.join(" = ")).await;
     Ok(see_other("/admin/search?saved=1"))
 }
@@ -110,7 +110,7 @@ pub async fn delete_variants(
         return Err(AppError::NotFound);
     }
     state.search.reload_variants(&state.store).await?;
-    state.peers.announce();
+    state.peers.announce(None);
     staff.audit(&state, "search.variants.delete", &format!("#{id}")).await;
     Ok(see_other("/admin/search?saved=1"))
 }
@@ -128,7 +128,7 @@ pub async fn save_recency(State(state): State<AppState>, staff: Staff, body: Byt
     };
     state.store.save_settings(&[("search_recency".to_owned(), weight.to_string())]).await?;
     state.reload_settings().await.map_err(|error| AppError::Internal(error.to_string()))?;
-    state.peers.announce();
+    state.peers.announce(None);
     staff.audit(&state, "search.recency", &weight.to_string()).await;
     Ok(see_other("/admin/search?saved=1"))
 }

@@ -45,7 +45,14 @@ pub async fn navigation(state: &AppState, now: i64) -> Result<Vec<NavItem>, AppE
             return Ok(items.as_ref().clone());
         }
     }
-    let items: Vec<NavItem> = state
+    let items = fresh_navigation(state, now).await?;
+    *state.navigation.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+        Some((generation, Arc::new(items.clone())));
+    Ok(items)
+}
+
+async fn fresh_navigation(state: &AppState, now: i64) -> Result<Vec<NavItem>, crate::store::StoreError> {
+    Ok(state
         .store
         .sections(now)
         .await?
@@ -56,8 +63,18 @@ pub async fn navigation(state: &AppState, now: i64) -> Result<Vec<NavItem>, AppE
             name: section.name,
             slug: section.slug,
         })
-        .collect();
-    *state.navigation.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-        Some((generation, Arc::new(items.clone())));
-    Ok(items)
+        .collect())
+}
+
+/// Whether the menu cached pages show differs from the sections as they are
+/// now (one gained its first article or lost its last). Nothing was shown
+/// when no page has been rendered since the start.
+pub async fn navigation_changed(state: &AppState, now: i64) -> Result<bool, crate::store::StoreError> {
+    let shown = state.navigation.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let Some((_, shown)) = shown else {
+        return Ok(false);
+    };
+    let fresh = fresh_navigation(state, now).await?;
+    let names = |items: &[NavItem]| items.iter().map(|item| (item.slug.clone(), item.name.clone())).collect::<Vec<_>>();
+    Ok(names(&shown) != names(&fresh))
 }

@@ -13,6 +13,7 @@ use crate::articles::readership::day_number;
 use crate::articles::store::ListFilter;
 use crate::articles::views::{card_view, complete_cards, CardView};
 use crate::cache::render::{cached_or_render, RenderedPage, HTML};
+use crate::cache::tags;
 use crate::error::AppError;
 use crate::sections::navigation;
 use crate::store::now_seconds;
@@ -90,6 +91,13 @@ async fn render_home(state: &AppState) -> Result<RenderedPage, AppError> {
             reads: state.locale().count(reads.unsigned_abs(), &plural::READS),
         })
         .collect();
+    let shown_ids: Vec<i64> = top
+        .iter()
+        .chain(latest.iter())
+        .chain(blocks.iter().flat_map(|block| block.articles.iter()))
+        .chain(most_read.iter().map(|item| &item.article))
+        .map(|card| card.id)
+        .collect();
     let html = state.templates.render(
         "home.html",
         minijinja::context! {
@@ -103,7 +111,15 @@ async fn render_home(state: &AppState) -> Result<RenderedPage, AppError> {
             structured_data => crate::sharing::home_structured_data(state),
         },
     )?;
-    Ok(RenderedPage { html, max_age: Some(HOME_MAX_AGE), canonical_path: Some("/".to_owned()), content_type: HTML })
+    let mut tags = vec![tags::LATEST.to_owned()];
+    tags.extend(shown_ids.into_iter().map(tags::article));
+    Ok(RenderedPage {
+        html,
+        max_age: Some(HOME_MAX_AGE),
+        canonical_path: Some("/".to_owned()),
+        content_type: HTML,
+        tags,
+    })
 }
 
 #[derive(Clone, Copy)]
@@ -199,6 +215,7 @@ async fn render_list(state: &AppState, kind: ListKind, slug: &str, page: u32) ->
         previous_url: (page > 1).then(|| page_url(page - 1)),
         next_url: (page < pages).then(|| page_url(page + 1)),
     };
+    let shown_ids: Vec<i64> = cards.iter().map(|card| card.id).collect();
     let mut articles: Vec<CardView> = cards.iter().map(|card| card_view(state, card)).collect();
     complete_cards(state, articles.iter_mut()).await?;
     let html = state.templates.render(
@@ -220,5 +237,11 @@ async fn render_list(state: &AppState, kind: ListKind, slug: &str, page: u32) ->
             },
         },
     )?;
-    Ok(RenderedPage { html, max_age: None, canonical_path: Some(page_url(page)), content_type: HTML })
+    let mut tags = vec![match kind {
+        ListKind::Section => tags::section(slug),
+        ListKind::Tag => tags::tag(slug),
+        ListKind::Author => tags::author(slug),
+    }];
+    tags.extend(shown_ids.into_iter().map(tags::article));
+    Ok(RenderedPage { html, max_age: None, canonical_path: Some(page_url(page)), content_type: HTML, tags })
 }

@@ -60,7 +60,7 @@ async fn index(State(state): State<AppState>, request_headers: HeaderMap) -> Res
                 Ok(())
             },
         );
-        Ok(RenderedPage::document(xml::finish(writer), XML_TYPE))
+        Ok(RenderedPage::document(xml::finish(writer), XML_TYPE).tagged(every_article()))
     })
     .await?;
     Ok(page.respond(&request_headers))
@@ -83,7 +83,7 @@ async fn articles(State(state): State<AppState>, uri: Uri, request_headers: Head
                 (state.absolute_url(&article_path(entry.id, &entry.slug)), entry.updated_at.max(entry.published_at))
             })
             .collect();
-        Ok(RenderedPage::document(urlset(&urls), XML_TYPE))
+        Ok(RenderedPage::document(urlset(&urls), XML_TYPE).tagged(every_article()))
     })
     .await?;
     Ok(page.respond(&request_headers))
@@ -111,10 +111,15 @@ async fn list_pages(State(state): State<AppState>, request_headers: HeaderMap) -
                 urls.push((path("author", &author.slug), latest));
             }
         }
-        Ok(RenderedPage::document(urlset(&urls), XML_TYPE))
+        Ok(RenderedPage::document(urlset(&urls), XML_TYPE).tagged(every_article()))
     })
     .await?;
     Ok(page.respond(&request_headers))
+}
+
+/// Every sitemap lists from all articles: any article's change may touch it.
+fn every_article() -> Vec<String> {
+    vec![crate::cache::tags::LATEST.to_owned()]
 }
 
 fn urlset(urls: &[(String, i64)]) -> String {
@@ -151,7 +156,7 @@ async fn news(State(state): State<AppState>, request_headers: HeaderMap) -> Resu
                 }
                 Ok(())
             });
-        let mut rendered = RenderedPage::document(xml::finish(writer), XML_TYPE);
+        let mut rendered = RenderedPage::document(xml::finish(writer), XML_TYPE).tagged(every_article());
         rendered.max_age = Some(NEWS_MAX_AGE);
         Ok(rendered)
     })

@@ -280,7 +280,7 @@ pub async fn save_settings(State(state): State<AppState>, staff: Staff, body: By
     }
     state.store.save_settings(&[("webhook_allowed_hosts".to_owned(), hosts.join("\n"))]).await?;
     state.reload_settings().await.map_err(|error| AppError::Internal(error.to_string()))?;
-    state.peers.announce();
+    state.peers.announce(None);
     staff.audit(&state, "webhook.allowed_hosts", &hosts.join(" ")).await;
     Ok(see_other("/admin/webhooks?done=saved"))
 }

@@ -144,7 +144,8 @@ mod tests {
     #[test]
     fn targets_must_be_web_urls_with_a_host() {
         assert!(parse_target("ftp://example.com/").is_err());
-        assert!(parse_target("http:///path").is_err());
+        assert!(parse_target("http://").is_err());
+        assert!(parse_target("mailto:desk@example.com").is_err());
         assert!(parse_target("not a url").is_err());
         let (_, host, port) = parse_target("https://Hooks.Example.com/khabar").unwrap();
         assert_eq!((host.as_str(), port), ("hooks.example.com", 443));

@@ -100,18 +100,6 @@ pub async fn article_written(state: &AppState, before: Option<&ArticleRow>, id: 
     }
 }
 
-/// Scheduled articles whose time came in (after, until]: each is published
-/// now. Every node notices; the event key makes it one delivery.
-pub async fn scheduled_went_live(state: &AppState, after: i64, until: i64) -> Result<(), StoreError> {
-    for id in state.store.went_live_between(after, until).await? {
-        if let Some(row) = state.store.article_by_id(id).await?.filter(|row| row.is_visible(until)) {
-            let key = format!("published:{id}:{}", row.published_at.unwrap_or(until));
-            queue_article_event(state, ARTICLE_PUBLISHED, &key, &row, until).await;
-        }
-    }
-    Ok(())
-}
-
 async fn queue_article_event(state: &AppState, event: &str, key: &str, row: &ArticleRow, now: i64) {
     let payload = match article_payload(state, event, row, now).await {
         Ok(payload) => payload,
