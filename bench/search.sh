@@ -29,6 +29,10 @@
 #     when p99 < 20 ms), also by kind; the share of queries with a hit; every
 #     answer must be 200 with the JSON promised. The server's peak RSS
 #     (VmHWM) is read after the queries.
+#   * feeds and sitemaps at this scale (informational, no goal): each of the
+#     sitemap index, article sitemap pages 1 and 2 (50,000 URLs each), the
+#     pages and news sitemaps and both site feeds is fetched twice with curl:
+#     the first GET renders it, the second is served from the page cache.
 # The CPUs' idle share is sampled for a second before the build and before the
 # queries (a warning under 90%: others' builds spoil the figures). `khabar
 # reindex` lowers its own priority (nice 10), so a busy machine slows it more.
@@ -649,6 +653,22 @@ SERVER_RSS_FILE_KB=$(proc_kb "$KPID" RssFile)  # mostly the index's memory-mappe
 kill -0 "$KPID" 2>/dev/null || die "khabar serve died during the queries"
 INDEX_CHANGED=no
 cmp -s "$T/meta-built.json" "$DATA/index/meta.json" || INDEX_CHANGED=yes
+
+# Feeds and sitemaps at this scale (informational): the first GET renders
+# (the sitemaps read up to 50,000 rows), the second comes from the page cache.
+log "feeds and sitemaps on $ARTICLES articles: first GET (rendered), second (cached)"
+: >"$OUT_DIR/documents.txt"
+for path in /sitemap.xml '/sitemaps/articles.xml?page=1' '/sitemaps/articles.xml?page=2' /sitemaps/pages.xml \
+  /news-sitemap.xml /feed.xml /atom.xml; do
+  timed() { curl -s -o /dev/null -H 'Accept-Encoding: gzip' -w '%{http_code} %{time_total} %{size_download}' "$KURL$path"; }
+  read -r code_cold cold size <<<"$(timed)"
+  read -r code_warm warm _ <<<"$(timed)"
+  [[ $code_cold == 200 && $code_warm == 200 ]] || die "GET $path answered $code_cold then $code_warm"
+  printf '  %-32s rendered %8.1f ms   cached %6.2f ms   %8.1f KB gzip\n' "$path" \
+    "$(awk -v t="$cold" 'BEGIN{print t * 1000}')" "$(awk -v t="$warm" 'BEGIN{print t * 1000}')" \
+    "$(awk -v b="$size" 'BEGIN{print b / 1024}')" >>"$OUT_DIR/documents.txt"
+done
+cat "$OUT_DIR/documents.txt"
 grep -E 'WARN|ERROR' "$T/serve.log" | tail -n 20 >"$OUT_DIR/serve-warnings.txt" || true
 tail -n 50 "$T/serve.log" >"$OUT_DIR/serve-log-tail.txt" 2>/dev/null || true
 
@@ -689,6 +709,9 @@ MBYTES() { awk -v b="$1" 'BEGIN{printf "%.1f MB", b / 1048576}'; }
   echo
   echo "  by kind of query:"
   awk '/^TABLE_BEGIN$/{on = 1; next} /^TABLE_END$/{on = 0} on' "$OUT_DIR/queries.txt"
+  echo
+  echo "  feeds and sitemaps (first GET rendered, second cached; client-side, curl):"
+  cat "$OUT_DIR/documents.txt"
   echo
   echo "goal: index build < $LIMIT_BUILD_S s on 2 cores, query p99 < $LIMIT_P99_MS ms, for 100,000 articles of ~400 words"
   echo "overall: $OVERALL"
