@@ -335,3 +335,52 @@ async fn cached_pages_are_the_same_for_every_reader() {
     }
     app.stop().await;
 }
+
+/// A poll under one article: creating and closing it changes that article's
+/// page; another article's page stays cached.
+#[tokio::test]
+async fn a_poll_changes_only_the_pages_that_show_it() {
+    let Some(app) = TestApp::builder().demo().start().await else { return };
+    let token = app.token().await;
+    let pages = &app.state.pages;
+    let list: Value = app.get("/api/content/articles?limit=100").await.json().await.unwrap();
+    let with_poll = list["articles"][0]["id"].as_i64().unwrap();
+    let with_path = path_of(&app, with_poll).await;
+    // An article whose page does not show the first one among its related news.
+    let mut without = None;
+    for item in list["articles"].as_array().unwrap().iter().skip(1) {
+        let id = item["id"].as_i64().unwrap();
+        let response = app.get(&path_of(&app, id).await).await;
+        let keys = response.headers()["surrogate-key"].to_str().unwrap().to_owned();
+        if !keys.split(' ').any(|key| key == format!("article:{with_poll}")) {
+            without = Some(id);
+            break;
+        }
+    }
+    let without = without.expect("an article page unrelated to the first");
+    let without_path = path_of(&app, without).await;
+    warm(&app, &[&with_path, &without_path]).await;
+    let response = app
+        .client
+        .post(app.url("/api/admin/polls"))
+        .bearer_auth(&token)
+        .json(&json!({"question": "هل كان هذا الخبر واضحًا؟", "options": ["نعم", "لا"], "placement": {"article": with_poll}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let poll = response.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    assert!(!pages.contains(&format!("article:{with_poll}")), "the article the poll joined goes");
+    assert!(pages.contains(&format!("article:{without}")), "another article stays");
+    assert!(app.get(&with_path).await.text().await.unwrap().contains("هل كان هذا الخبر واضحًا؟"));
+    assert!(pages.contains(&format!("article:{with_poll}")));
+    let keys = app.get(&with_path).await.headers()["surrogate-key"].to_str().unwrap().to_owned();
+    assert!(keys.split(' ').any(|key| key == format!("poll:{poll}")), "{keys}");
+
+    let response =
+        app.client.post(app.url(&format!("/api/admin/polls/{poll}/close"))).bearer_auth(&token).send().await.unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    assert!(!pages.contains(&format!("article:{with_poll}")), "closing the poll changes its article's page");
+    assert!(pages.contains(&format!("article:{without}")), "another article still stays");
+    app.stop().await;
+}

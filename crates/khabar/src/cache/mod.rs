@@ -48,20 +48,40 @@ pub struct CachedPage {
 impl CachedPage {
     /// Compresses once; meant to run off the async executor.
     pub fn build(html: String, max_age: Option<Duration>, canonical_path: Option<String>) -> Self {
+        Self::build_for(html, max_age, canonical_path, Keeping::Kept)
+    }
+
+    /// `Keeping::ServedOnce` (the cache is off): one fast gzip and no brotli,
+    /// since nobody else will be served these bytes.
+    pub fn build_for(
+        html: String,
+        max_age: Option<Duration>,
+        canonical_path: Option<String>,
+        keeping: Keeping,
+    ) -> Self {
         let identity = Bytes::from(html);
         let digest = Sha256::digest(&identity);
         let etag: String = hex::encode(&digest[..12]);
         // A sitemap of 50,000 URLs is ~10 MB: at the levels pages use it took
         // seconds to compress; big documents get faster levels.
         let big = identity.len() > BIG_DOCUMENT_BYTES;
+        let once = keeping == Keeping::ServedOnce;
         let gzip = {
-            let level = if big { flate2::Compression::default() } else { flate2::Compression::best() };
+            let level = if once {
+                flate2::Compression::fast()
+            } else if big {
+                flate2::Compression::default()
+            } else {
+                flate2::Compression::best()
+            };
             let mut encoder = flate2::write::GzEncoder::new(Vec::new(), level);
             // Writing to a Vec cannot fail.
             let _ = encoder.write_all(&identity);
             Bytes::from(encoder.finish().unwrap_or_default())
         };
-        let brotli = {
+        let brotli = if once {
+            Bytes::new()
+        } else {
             let mut output = Vec::new();
             // Quality 9 compresses within a few percent of 10 at several
             // times the speed; a page is compressed again after every change.
@@ -133,6 +153,7 @@ impl CachedPage {
     pub fn respond(&self, request_headers: &HeaderMap) -> Response {
         let encoding = preferred_encoding(request_headers);
         let (body, etag, content_encoding) = match encoding {
+            Encoding::Brotli if self.brotli.is_empty() => (&self.gzip, &self.etag_gzip, Some("gzip")),
             Encoding::Brotli => (&self.brotli, &self.etag_brotli, Some("br")),
             Encoding::Gzip => (&self.gzip, &self.etag_gzip, Some("gzip")),
             Encoding::Identity => (&self.identity, &self.etag_identity, None),
@@ -168,6 +189,14 @@ impl CachedPage {
         }
         response
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keeping {
+    /// Kept and served many times: compressed as small as is reasonable.
+    Kept,
+    /// The cache is off: served to one reader.
+    ServedOnce,
 }
 
 /// Above this, documents are compressed at faster levels.
@@ -395,6 +424,11 @@ impl PageCache {
 
     pub fn len(&self) -> usize {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner).map.len()
+    }
+
+    /// `page_cache_bytes = 0`: nothing is kept; every request renders.
+    pub fn is_off(&self) -> bool {
+        self.max_bytes == 0
     }
 
     pub fn is_empty(&self) -> bool {

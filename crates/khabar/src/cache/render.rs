@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::AppState;
-use crate::cache::{tags, CachedPage};
+use crate::cache::{tags, CachedPage, Keeping};
 use crate::error::AppError;
 use crate::store::now_seconds;
 
@@ -82,8 +82,9 @@ where
     tags.sort();
     tags.dedup();
     let cache_control = crate::cache::cache_control(state.config.shared_cache_seconds);
+    let keeping = if state.pages.is_off() { Keeping::ServedOnce } else { Keeping::Kept };
     let page = tokio::task::spawn_blocking(move || {
-        CachedPage::build(rendered.html, max_age, rendered.canonical_path)
+        CachedPage::build_for(rendered.html, max_age, rendered.canonical_path, keeping)
             .with_content_type(content_type)
             .with_tags(tags)
             .with_cache_control(cache_control)

@@ -179,7 +179,7 @@ pub async fn create(
     match checked(&state, &form).await? {
         Ok(write) => {
             let id = state.store.create_poll(&write, staff.name(), now_seconds()).await?;
-            changed(&state).await?;
+            changed(&state, id).await?;
             staff.audit(&state, "poll.create", &format!("#{id}")).await;
             Ok(see_other(&format!("/admin/polls/{id}")))
         }
@@ -241,7 +241,7 @@ pub async fn save(
             if !state.store.update_poll(id, &write, now_seconds()).await? {
                 return Err(AppError::NotFound);
             }
-            changed(&state).await?;
+            changed(&state, id).await?;
             staff.audit(&state, "poll.edit", &format!("#{id}")).await;
             Ok(see_other(&format!("/admin/polls/{id}?saved=1")))
         }
@@ -276,7 +276,7 @@ pub async fn act(
             if !state.store.delete_poll(id).await? {
                 return Err(AppError::NotFound);
             }
-            changed(&state).await?;
+            changed(&state, id).await?;
             staff.audit(&state, "poll.delete", &format!("#{id}")).await;
             return Ok(see_other("/admin/polls"));
         }
@@ -285,7 +285,7 @@ pub async fn act(
     if !done {
         return Err(AppError::NotFound);
     }
-    changed(&state).await?;
+    changed(&state, id).await?;
     staff.audit(&state, &format!("poll.{}", form.action), &format!("#{id}")).await;
     Ok(see_other(&format!("/admin/polls/{id}")))
 }

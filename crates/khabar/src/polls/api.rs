@@ -122,11 +122,19 @@ pub async fn validate(state: &AppState, input: PollInput) -> Result<PollWrite, A
     })
 }
 
-/// After any change: the sidebar poll and every cached page follow.
-pub async fn changed(state: &AppState) -> Result<(), AppError> {
+/// After a poll changed: a new sidebar poll is on every page; otherwise
+/// only the pages showing this poll, and the article it is now attached to.
+pub async fn changed(state: &AppState, id: i64) -> Result<(), AppError> {
     state.polls.forget_definitions();
-    let _ = state.polls.refresh_sidebar(state).await?;
-    state.content_changed();
+    if state.polls.refresh_sidebar(state).await? {
+        state.content_changed();
+        return Ok(());
+    }
+    let mut touched = vec![crate::cache::tags::poll(id)];
+    if let Some(article) = state.store.poll(id).await?.and_then(|(poll, _)| poll.article_id) {
+        touched.push(crate::cache::tags::article(article));
+    }
+    state.changed(touched);
     Ok(())
 }
 
@@ -137,7 +145,7 @@ pub async fn create_poll(
 ) -> Result<Response, AppError> {
     let write = validate(&state, input).await?;
     let id = state.store.create_poll(&write, &format!("api:{}", caller.token_name), now_seconds()).await?;
-    changed(&state).await?;
+    changed(&state, id).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))).into_response())
 }
 
@@ -151,7 +159,7 @@ pub async fn update_poll(
     if !state.store.update_poll(id, &write, now_seconds()).await? {
         return Err(AppError::NotFound);
     }
-    changed(&state).await?;
+    changed(&state, id).await?;
     Ok(Json(serde_json::json!({ "id": id })))
 }
 
@@ -163,7 +171,7 @@ pub async fn delete_poll(
     if !state.store.delete_poll(id).await? {
         return Err(AppError::NotFound);
     }
-    changed(&state).await?;
+    changed(&state, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -175,7 +183,7 @@ pub async fn close_poll(
     if !state.store.set_poll_status(id, "closed", now_seconds()).await? {
         return Err(AppError::NotFound);
     }
-    changed(&state).await?;
+    changed(&state, id).await?;
     Ok(Json(serde_json::json!({ "id": id, "status": "closed" })))
 }
 
@@ -187,6 +195,6 @@ pub async fn reopen_poll(
     if !state.store.set_poll_status(id, "open", now_seconds()).await? {
         return Err(AppError::NotFound);
     }
-    changed(&state).await?;
+    changed(&state, id).await?;
     Ok(Json(serde_json::json!({ "id": id, "status": "open" })))
 }
