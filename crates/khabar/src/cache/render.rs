@@ -48,6 +48,11 @@ where
     if let Some(page) = state.pages.get(&key) {
         return Ok(page);
     }
+    // With the cache off nothing is kept for the next in line: waiting for
+    // another reader's render would only serialize everyone's.
+    if state.pages.is_off() {
+        return render_and_keep(state, key, render).await;
+    }
     let lock = state.pages.render_lock(&key);
     let result = {
         let _rendering = lock.lock().await;
