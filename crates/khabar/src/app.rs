@@ -193,6 +193,16 @@ impl AppState {
         format!("{}{path}", self.base_url())
     }
 
+    /// A link as other sites and apps need it: root-relative ones (`/media/…`)
+    /// get the base URL; absolute ones stay as they are.
+    pub fn absolute_link(&self, url: &str) -> String {
+        if url.starts_with('/') && !url.starts_with("//") {
+            self.absolute_url(url)
+        } else {
+            url.to_owned()
+        }
+    }
+
     /// Called after every change to published content or to what pages
     /// show (settings, spellings): here, and on the other nodes.
     pub fn content_changed(&self) {

@@ -199,7 +199,7 @@ async fn render(state: &AppState, scope: Scope, slug: &str, format: Format) -> R
             continue;
         };
         let enclosure = row.featured_image.as_ref().map(|image| Enclosure {
-            url: absolute(&base, image),
+            url: state.absolute_link(image),
             length: image_sizes.get(image).copied().unwrap_or_else(|| file_length(state, image)),
             mime: image_type(image),
         });
@@ -410,14 +410,6 @@ impl Document<'_> {
 
 fn published(row: &ArticleRow) -> i64 {
     row.published_at.unwrap_or(row.created_at)
-}
-
-fn absolute(base: &str, url: &str) -> String {
-    if url.starts_with('/') && !url.starts_with("//") {
-        format!("{base}{url}")
-    } else {
-        url.to_owned()
-    }
 }
 
 /// Feed readers show the article away from the site, where a root-relative

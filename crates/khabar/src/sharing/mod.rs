@@ -111,7 +111,7 @@ async fn card_image(state: &AppState, row: &ArticleRow) -> Result<ImageMeta, App
     };
     let (width, height) = image_size(state, &path).await?;
     Ok(ImageMeta {
-        url: absolute(state, &path),
+        url: state.absolute_link(&path),
         width,
         height,
         mime: crate::feeds::image_type(&path),
@@ -122,7 +122,7 @@ async fn card_image(state: &AppState, row: &ArticleRow) -> Result<ImageMeta, App
 fn logo_image(state: &AppState) -> ImageMeta {
     match &state.settings().logo {
         Some(logo) => ImageMeta {
-            url: absolute(state, logo),
+            url: state.absolute_link(logo),
             width: None,
             height: None,
             mime: crate::feeds::image_type(logo),
@@ -135,14 +135,6 @@ fn logo_image(state: &AppState) -> ImageMeta {
             mime: "image/png",
             alt: state.site_view().name,
         },
-    }
-}
-
-fn absolute(state: &AppState, url: &str) -> String {
-    if url.starts_with('/') && !url.starts_with("//") {
-        state.absolute_url(url)
-    } else {
-        url.to_owned()
     }
 }
 

@@ -121,13 +121,6 @@ async fn queue_article_event(state: &AppState, event: &str, key: &str, row: &Art
 async fn article_payload(state: &AppState, event: &str, row: &ArticleRow, now: i64) -> Result<String, StoreError> {
     let authors = state.store.authors_of(&[row.id]).await?;
     let tags = state.store.tags_of(&[row.id]).await?;
-    let absolute = |url: &str| {
-        if url.starts_with('/') && !url.starts_with("//") {
-            state.absolute_url(url)
-        } else {
-            url.to_owned()
-        }
-    };
     let site = state.site_view();
     let payload = json!({
         "event": event,
@@ -142,7 +135,7 @@ async fn article_payload(state: &AppState, event: &str, row: &ArticleRow, now: i
             "section": {"name": row.section_name, "slug": row.section_slug},
             "tags": tags.iter().map(|tag| tag.name.as_str()).collect::<Vec<_>>(),
             "authors": authors.iter().map(|author| author.name.as_str()).collect::<Vec<_>>(),
-            "image": row.featured_image.as_deref().map(absolute),
+            "image": row.featured_image.as_deref().map(|image| state.absolute_link(image)),
             "breaking": row.breaking,
             "published_at": row.published_at.map(crate::xml::rfc3339),
             "updated_at": crate::xml::rfc3339(row.updated_at),
