@@ -37,6 +37,15 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
      img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; \
      form-action 'self'; frame-ancestors 'none'";
 
+/// On every response: the router's layers add them, and cached pages served
+/// before routing carry them themselves.
+pub const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
+    (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
@@ -267,18 +276,21 @@ pub fn router(state: AppState) -> Router {
         // Outside the layers above, so their failures get the same Arabic page or JSON shape.
         .layer(middleware::from_fn_with_state(state.clone(), crate::error::shape_errors))
         .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+            SECURITY_HEADERS[0].0.clone(),
+            HeaderValue::from_static(SECURITY_HEADERS[0].1),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
+            SECURITY_HEADERS[1].0.clone(),
+            HeaderValue::from_static(SECURITY_HEADERS[1].1),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("strict-origin-when-cross-origin"),
+            SECURITY_HEADERS[2].0.clone(),
+            HeaderValue::from_static(SECURITY_HEADERS[2].1),
         ))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            SECURITY_HEADERS[3].0.clone(),
+            HeaderValue::from_static(SECURITY_HEADERS[3].1),
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))

@@ -39,10 +39,11 @@ impl RunningServer {
                 .name("search-writer".to_owned())
                 .spawn(move || index.run_writer(store, runtime, stop))?
         };
-        let app = router(state.clone());
+        // Kept pages are answered in front of the router (see `KeptPagesFirst`).
+        let app = crate::cache::render::ServeKeptPagesFirst { state: state.clone(), router: router(state.clone()) };
         let mut server_receiver = receiver;
         let server = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = server_receiver.changed().await;
                 })

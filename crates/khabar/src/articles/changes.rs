@@ -38,6 +38,13 @@ pub fn touched(id: i64, before: Option<&Snapshot>, after: Option<&Snapshot>, now
             touched.extend(snapshot.authors.iter().map(|author| tags::author(&author.slug)));
         }
     }
+    // Entering other articles' "related news" (or rising in it) needs it
+    // visible now; pages it leaves show it, and go by `article:{id}`.
+    if let Some(after) = after.filter(|after| after.row.is_visible(now)) {
+        touched.push(tags::RELATED_LATEST.to_owned());
+        touched.push(tags::related_section(&after.row.section_slug));
+        touched.extend(after.tags.iter().map(|tag| tags::related_tag(&tag.slug)));
+    }
     touched.sort();
     touched.dedup();
     touched

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use crate::app::AppState;
 use crate::articles::store::{ArticleCard, ArticleRow, AttachedName};
 use crate::articles::views::{article_view, card_view, complete_cards};
-use crate::cache::render::{cached_or_render, RenderedPage, HTML};
+use crate::cache::render::{cached_or_render, respond_at, RenderedPage, HTML};
 use crate::cache::{tags, CachedPage};
 use crate::error::AppError;
 use crate::sections::navigation;
@@ -33,7 +33,11 @@ pub fn redirect_permanently(location: &str) -> Response {
 
 /// The article's page as the cache keeps it (rendered when it is not there).
 pub async fn cached_article(state: &AppState, id: i64) -> Result<std::sync::Arc<CachedPage>, AppError> {
-    cached_or_render(state, format!("article:{id}"), || render_article(state, id)).await
+    cached_or_render(state, article_key(id), || render_article(state, id)).await
+}
+
+fn article_key(id: i64) -> String {
+    format!("article:{id}")
 }
 
 pub async fn article_without_slug(State(state): State<AppState>, uri: Uri) -> Result<Response, AppError> {
@@ -56,7 +60,7 @@ pub async fn article_page(
         return Ok(redirect_permanently(canonical));
     }
     state.reads.record(id);
-    Ok(page.respond(&request_headers))
+    Ok(respond_at(&state, &uri, &article_key(id), &page, &request_headers, Some(id)))
 }
 
 async fn render_article(state: &AppState, id: i64) -> Result<RenderedPage, AppError> {
@@ -125,8 +129,8 @@ async fn related_tags(
     own_tags: &[AttachedName],
     related: &[ArticleCard],
 ) -> Result<Vec<String>, AppError> {
-    let mut cache_tags = vec![tags::article(row.id), tags::section(&row.section_slug)];
-    cache_tags.extend(own_tags.iter().map(|tag| tags::tag(&tag.slug)));
+    let mut cache_tags = vec![tags::article(row.id), tags::related_section(&row.section_slug)];
+    cache_tags.extend(own_tags.iter().map(|tag| tags::related_tag(&tag.slug)));
     cache_tags.extend(related.iter().map(|card| tags::article(card.id)));
     let related_ids: Vec<i64> = related.iter().map(|card| card.id).collect();
     let their_tags = state.store.tags_of(&related_ids).await?;
@@ -138,7 +142,7 @@ async fn related_tags(
                     .any(|tag| tag.article_id == card.id && own_tags.iter().any(|own| own.slug == tag.slug))
         });
     if has_filler {
-        cache_tags.push(tags::LATEST.to_owned());
+        cache_tags.push(tags::RELATED_LATEST.to_owned());
     }
     Ok(cache_tags)
 }

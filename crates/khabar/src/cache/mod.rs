@@ -167,14 +167,21 @@ impl CachedPage {
                 .and_then(|value| jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(value).ok())
                 .is_some_and(|since| since.as_second() >= self.rendered_at),
         };
-        let mut response = if not_modified {
+        if not_modified {
+            // What RFC 9110 (15.4.5) asks a 304 to repeat, and nothing else:
+            // the client and any CDN keep the rest from the 200 they hold.
             let mut response = Response::new(Body::empty());
             *response.status_mut() = StatusCode::NOT_MODIFIED;
-            response
-        } else {
-            Response::new(Body::from(body.clone()))
-        };
+            let headers = response.headers_mut();
+            headers.insert(header::ETAG, etag.clone());
+            headers.insert(header::CACHE_CONTROL, self.cache_control.clone());
+            headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+            headers.insert(header::LAST_MODIFIED, self.last_modified.clone());
+            return response;
+        }
+        let mut response = Response::new(Body::from(body.clone()));
         let headers = response.headers_mut();
+        headers.reserve(16);
         headers.insert(header::CONTENT_TYPE, self.content_type.clone());
         if let Some(content_encoding) = content_encoding {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(content_encoding));
@@ -186,6 +193,10 @@ impl CachedPage {
         if !self.tags.is_empty() {
             headers.insert("surrogate-key", self.surrogate_key.clone());
             headers.insert("cache-tag", self.cache_tag.clone());
+        }
+        // Hits can be answered before the router's layers, which add these to everything else.
+        for (name, value) in crate::app::SECURITY_HEADERS {
+            headers.insert(name, HeaderValue::from_static(value));
         }
         response
     }
@@ -219,9 +230,21 @@ pub fn cache_control(shared_seconds: u32) -> HeaderValue {
     .unwrap_or(HeaderValue::from_static(BROWSER_CACHE_CONTROL))
 }
 
-/// A tag as headers carry it: ASCII, no spaces or commas (Arabic slugs are percent-encoded).
+/// A tag as headers carry it: ASCII, no spaces or commas. Tags naming an
+/// Arabic slug become the slug's short digest: percent-encoded, one Arabic
+/// letter is six bytes, and these headers go out with every page.
 pub fn header_tag(tag: &str) -> String {
-    crate::web::encode_path_segment(tag).replace("%3A", ":")
+    if tag.is_ascii() && !tag.contains([' ', ',', '%']) {
+        return tag.to_owned();
+    }
+    let (kind, name) = tag.split_once(':').unwrap_or(("", tag));
+    let digest = Sha256::digest(name.as_bytes());
+    let short = hex::encode(&digest[..6]);
+    if kind.is_ascii() && !kind.contains([' ', ',', '%']) && !kind.is_empty() {
+        format!("{kind}:{short}")
+    } else {
+        short
+    }
 }
 
 fn http_date(seconds: i64) -> HeaderValue {
@@ -271,10 +294,28 @@ pub fn preferred_encoding(headers: &HeaderMap) -> Encoding {
     }
 }
 
+/// A kept page, when it was last served (for eviction), and the request
+/// paths that lead straight to it.
+struct Entry {
+    page: Arc<CachedPage>,
+    last_used: u64,
+    paths: Vec<String>,
+}
+
+/// Where a request path leads: the cache key, and the article to count a read for.
+struct PathTarget {
+    key: String,
+    article: Option<i64>,
+}
+
 struct Entries {
-    map: HashMap<String, Arc<CachedPage>>,
-    order: VecDeque<String>,
+    map: HashMap<String, Entry>,
+    /// Request paths (with their query) that handlers checked to be the
+    /// canonical address of a kept page: served before routing.
+    paths: HashMap<String, PathTarget>,
     bytes: usize,
+    /// Ticks on every hit, so eviction can find the least recently used.
+    clock: u64,
     generation: u64,
     /// The latest invalidations, newest last: (generation it made, its tags;
     /// None for everything). A page rendered before one of them that touched
@@ -284,6 +325,10 @@ struct Entries {
 
 /// Invalidations remembered for renders still in progress.
 const REMEMBERED_INVALIDATIONS: usize = 512;
+
+/// The addresses one page may be reached by before routing (different but
+/// equivalent percent-encodings of one slug); others go through the router.
+const PATHS_PER_PAGE: usize = 4;
 
 impl Entries {
     fn stale_since(&self, rendered_in_generation: u64, page: &CachedPage) -> bool {
@@ -307,7 +352,45 @@ impl Entries {
             self.recent.pop_front();
         }
     }
+
+    fn fresh(&mut self, key: &str, now: Instant) -> Option<Arc<CachedPage>> {
+        self.clock += 1;
+        let clock = self.clock;
+        let entry = self.map.get_mut(key).filter(|entry| entry.page.is_fresh(now))?;
+        entry.last_used = clock;
+        Some(Arc::clone(&entry.page))
+    }
+
+    fn remove(&mut self, key: &str) {
+        if let Some(entry) = self.map.remove(key) {
+            self.bytes -= entry.page.size();
+            for path in &entry.paths {
+                self.paths.remove(path);
+            }
+        }
+    }
+
+    /// Least recently used first, down to `EVICT_TO` of the cap, so a full
+    /// cache sorts its entries once per many inserts, not on every one.
+    fn evict_beyond(&mut self, max_bytes: usize) {
+        if self.bytes <= max_bytes {
+            return;
+        }
+        let target = max_bytes / EVICT_TO_DIVISOR * (EVICT_TO_DIVISOR - 1);
+        let mut by_use: Vec<(u64, String)> =
+            self.map.iter().map(|(key, entry)| (entry.last_used, key.clone())).collect();
+        by_use.sort_unstable();
+        for (_, key) in by_use {
+            if self.bytes <= target {
+                break;
+            }
+            self.remove(&key);
+        }
+    }
 }
+
+/// Eviction frees down to (divisor - 1) / divisor of the cap.
+const EVICT_TO_DIVISOR: usize = 16;
 
 pub struct PageCache {
     entries: Mutex<Entries>,
@@ -324,8 +407,9 @@ impl PageCache {
         PageCache {
             entries: Mutex::new(Entries {
                 map: HashMap::new(),
-                order: VecDeque::new(),
+                paths: HashMap::new(),
                 bytes: 0,
+                clock: 0,
                 generation: 0,
                 recent: VecDeque::new(),
             }),
@@ -333,6 +417,10 @@ impl PageCache {
             max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
             rendering: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn render_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -350,60 +438,79 @@ impl PageCache {
     }
 
     pub fn get(&self, key: &str) -> Option<Arc<CachedPage>> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.map.get(key).filter(|page| page.is_fresh(Instant::now())).cloned()
+        self.entries().fresh(key, Instant::now())
+    }
+
+    /// The page a request path was found to lead to, with the article it
+    /// shows (to count the read): lets a hit skip routing altogether.
+    pub fn get_by_path(&self, path_and_query: &str) -> Option<(Arc<CachedPage>, Option<i64>)> {
+        let mut entries = self.entries();
+        let target = entries.paths.get(path_and_query)?;
+        let article = target.article;
+        let key = target.key.clone();
+        entries.fresh(&key, Instant::now()).map(|page| (page, article))
+    }
+
+    /// Records that `path_and_query` serves exactly the page kept under
+    /// `key` (the handler checked it is canonical): the next request for it
+    /// is answered before routing. Ignored when that page is no longer the
+    /// one kept (invalidated meanwhile).
+    pub fn serve_at(&self, path_and_query: &str, key: &str, page: &Arc<CachedPage>, article: Option<i64>) {
+        let mut entries = self.entries();
+        if entries.paths.contains_key(path_and_query) {
+            return;
+        }
+        let Some(entry) = entries.map.get_mut(key) else {
+            return;
+        };
+        if !Arc::ptr_eq(&entry.page, page) || entry.paths.len() >= PATHS_PER_PAGE {
+            return;
+        }
+        entry.paths.push(path_and_query.to_owned());
+        entries.paths.insert(path_and_query.to_owned(), PathTarget { key: key.to_owned(), article });
     }
 
     /// The generation to pass to `insert`: a page rendered before an
     /// invalidation must not be stored after it.
     pub fn generation(&self) -> u64 {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).generation
+        self.entries().generation
     }
 
     pub fn insert(&self, key: String, page: CachedPage, rendered_in_generation: u64) -> Arc<CachedPage> {
         let page = Arc::new(page);
         let size = page.size();
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = self.entries();
         if entries.stale_since(rendered_in_generation, &page) || size > self.max_bytes {
             return page;
         }
-        if let Some(previous) = entries.map.insert(key.clone(), Arc::clone(&page)) {
-            entries.bytes -= previous.size();
-        } else {
-            entries.order.push_back(key);
-        }
+        entries.remove(&key);
+        entries.clock += 1;
+        let last_used = entries.clock;
         entries.bytes += size;
-        while entries.bytes > self.max_bytes {
-            let Some(oldest) = entries.order.pop_front() else {
-                break;
-            };
-            if let Some(evicted) = entries.map.remove(&oldest) {
-                entries.bytes -= evicted.size();
-            }
-        }
+        entries.map.insert(key, Entry { page: Arc::clone(&page), last_used, paths: Vec::new() });
+        entries.evict_beyond(self.max_bytes);
         page
     }
 
     pub fn invalidate_all(&self) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = self.entries();
         entries.map.clear();
-        entries.order.clear();
+        entries.paths.clear();
         entries.bytes = 0;
         entries.remember(None);
     }
 
     /// Drops the pages tagged with any of `tags`; how many there were.
     pub fn invalidate_tags(&self, tags: &[String]) -> usize {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let doomed: std::collections::HashSet<String> =
-            entries.map.iter().filter(|(_, page)| page.tagged_with_any(tags)).map(|(key, _)| key.clone()).collect();
+        let mut entries = self.entries();
+        let doomed: Vec<String> = entries
+            .map
+            .iter()
+            .filter(|(_, entry)| entry.page.tagged_with_any(tags))
+            .map(|(key, _)| key.clone())
+            .collect();
         for key in &doomed {
-            if let Some(page) = entries.map.remove(key) {
-                entries.bytes -= page.size();
-            }
-        }
-        if !doomed.is_empty() {
-            entries.order.retain(|key| !doomed.contains(key));
+            entries.remove(key);
         }
         entries.remember(Some(tags.to_vec()));
         doomed.len()
@@ -411,7 +518,8 @@ impl PageCache {
 
     /// Whether a page is kept under `key` (not expired).
     pub fn contains(&self, key: &str) -> bool {
-        self.get(key).is_some()
+        let entries = self.entries();
+        entries.map.get(key).is_some_and(|entry| entry.page.is_fresh(Instant::now()))
     }
 
     pub fn count_render(&self) {
@@ -423,7 +531,12 @@ impl PageCache {
     }
 
     pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).map.len()
+        self.entries().map.len()
+    }
+
+    /// What the kept pages take, all encodings counted.
+    pub fn bytes(&self) -> usize {
+        self.entries().bytes
     }
 
     /// `page_cache_bytes = 0`: nothing is kept; every request renders.
@@ -469,15 +582,42 @@ mod tests {
     }
 
     #[test]
-    fn the_memory_cap_evicts_oldest_first() {
+    fn the_memory_cap_evicts_the_least_recently_used() {
         let page = || CachedPage::build("ا".repeat(4000), None, None);
         let one_page = page().size();
-        let cache = PageCache::new((one_page * 2) as u64);
+        // Room for three and a half: eviction frees a sixteenth beyond the cap, one page here.
+        let cap = one_page * 3 + one_page / 2;
+        let cache = PageCache::new(cap as u64);
         for key in ["a", "b", "c"] {
             cache.insert(key.into(), page(), cache.generation());
         }
-        assert!(cache.get("a").is_none());
-        assert!(cache.get("b").is_some() && cache.get("c").is_some());
+        // "a" is the oldest but was just read; "b" is the one nobody wanted.
+        assert!(cache.get("a").is_some());
+        cache.insert("d".into(), page(), cache.generation());
+        assert!(cache.get("b").is_none(), "the least recently used goes");
+        assert!(cache.get("a").is_some() && cache.get("c").is_some() && cache.get("d").is_some());
+        assert!(cache.bytes() <= cap);
+    }
+
+    #[test]
+    fn a_path_leads_to_its_page_until_the_page_goes() {
+        let cache = PageCache::new(1 << 20);
+        let kept = cache.insert("article:7".into(), CachedPage::build("<p>7</p>".into(), None, None), 0);
+        cache.serve_at("/news/7/x", "article:7", &kept, Some(7));
+        let (found, article) = cache.get_by_path("/news/7/x").unwrap();
+        assert!(Arc::ptr_eq(&found, &kept));
+        assert_eq!(article, Some(7));
+        cache.invalidate_tags(&[]);
+        assert!(cache.get_by_path("/news/7/x").is_some(), "an invalidation of nothing keeps it");
+        let tagged = CachedPage::build("<p>7</p>".into(), None, None).with_tags(vec!["article:7".into()]);
+        let kept = cache.insert("article:7".into(), tagged, cache.generation());
+        assert!(cache.get_by_path("/news/7/x").is_none(), "replacing the page forgets its paths");
+        cache.serve_at("/news/7/x", "article:7", &kept, Some(7));
+        cache.invalidate_tags(&["article:7".into()]);
+        assert!(cache.get_by_path("/news/7/x").is_none());
+        let stale = CachedPage::build("<p>old</p>".into(), None, None);
+        cache.serve_at("/news/7/x", "article:7", &Arc::new(stale), Some(7));
+        assert!(cache.get_by_path("/news/7/x").is_none(), "a page that is not kept gets no path");
     }
 
     #[test]

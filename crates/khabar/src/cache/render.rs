@@ -5,6 +5,20 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::convert::Infallible;
+use std::future::{ready, Ready};
+use std::net::SocketAddr;
+use std::task::{Context, Poll};
+
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
+use axum::serve::IncomingStream;
+use axum::Router;
+use futures_util::future::Either;
+use tokio::net::TcpListener;
+use tower::Service;
+
 use crate::app::AppState;
 use crate::cache::{tags, CachedPage, Keeping};
 use crate::error::AppError;
@@ -97,4 +111,89 @@ where
     .await
     .map_err(|error| AppError::Internal(format!("page compression failed: {error}")))?;
     Ok(state.pages.insert(key, page, generation))
+}
+
+/// Serves a kept page, and lets the next request for the same address (when
+/// it has no query) be answered before routing. Handlers call it only once
+/// they have checked the address is the page's own (canonical) one.
+pub fn respond_at(
+    state: &AppState,
+    uri: &Uri,
+    key: &str,
+    page: &Arc<CachedPage>,
+    request_headers: &HeaderMap,
+    article: Option<i64>,
+) -> Response {
+    if uri.query().is_none() {
+        state.pages.serve_at(uri.path(), key, page, article);
+    }
+    page.respond(request_headers)
+}
+
+/// A kept page for this request, when a handler already served one at its
+/// exact address: answered without routing, tracing or the other layers.
+pub fn kept_page_for(state: &AppState, request: &Request) -> Option<Response> {
+    let method = request.method();
+    if (method != Method::GET && method != Method::HEAD) || request.uri().query().is_some() {
+        return None;
+    }
+    let (page, article) = state.pages.get_by_path(request.uri().path())?;
+    if let Some(id) = article {
+        state.reads.record(id);
+    }
+    Some(page.respond(request.headers()))
+}
+
+/// In front of the router, per connection: a hit costs a map lookup and
+/// no allocation beyond the response, so a spike on one page is served at
+/// about the rate a static file server manages. Everything else goes on to
+/// the router with the connection's address, as axum's `ConnectInfo` gives it.
+#[derive(Clone)]
+pub struct KeptPagesFirst {
+    state: AppState,
+    router: Router,
+    remote: SocketAddr,
+}
+
+impl Service<Request> for KeptPagesFirst {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<Ready<Result<Response, Infallible>>, <Router as Service<Request>>::Future>;
+
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Service::<Request>::poll_ready(&mut self.router, context)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        if let Some(response) = kept_page_for(&self.state, &request) {
+            return Either::Left(ready(Ok(response)));
+        }
+        request.extensions_mut().insert(ConnectInfo(self.remote));
+        Either::Right(self.router.call(request))
+    }
+}
+
+/// Makes one `KeptPagesFirst` per accepted connection, for `axum::serve`.
+#[derive(Clone)]
+pub struct ServeKeptPagesFirst {
+    pub state: AppState,
+    pub router: Router,
+}
+
+impl Service<IncomingStream<'_, TcpListener>> for ServeKeptPagesFirst {
+    type Response = KeptPagesFirst;
+    type Error = Infallible;
+    type Future = Ready<Result<KeptPagesFirst, Infallible>>;
+
+    fn poll_ready(&mut self, _context: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, stream: IncomingStream<'_, TcpListener>) -> Self::Future {
+        ready(Ok(KeptPagesFirst {
+            state: self.state.clone(),
+            router: self.router.clone(),
+            remote: *stream.remote_addr(),
+        }))
+    }
 }

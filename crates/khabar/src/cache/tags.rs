@@ -24,6 +24,20 @@ pub fn author(slug: &str) -> String {
     format!("author:{slug}")
 }
 
+/// On article pages: their "related news" may take in any article of this
+/// section (or with this tag, or, for `RELATED_LATEST`, any at all) that is
+/// published or edited. An article leaving does not touch them unless they
+/// show it (`article:{id}`), so these are apart from the lists' own tags.
+pub fn related_section(slug: &str) -> String {
+    format!("related-section:{slug}")
+}
+
+pub fn related_tag(slug: &str) -> String {
+    format!("related-tag:{slug}")
+}
+
+pub const RELATED_LATEST: &str = "related-latest";
+
 pub fn poll(id: i64) -> String {
     format!("poll:{id}")
 }

@@ -13,7 +13,7 @@ use quick_xml::events::BytesText;
 
 use crate::app::AppState;
 use crate::articles::store::{ArticleRow, AttachedName, ListFilter};
-use crate::cache::render::{cached_or_render, RenderedPage};
+use crate::cache::render::{cached_or_render, respond_at, RenderedPage};
 use crate::cache::tags;
 use crate::error::AppError;
 use crate::store::now_seconds;
@@ -101,8 +101,8 @@ async fn feed(
         _ => raw_segment(&uri, 1).and_then(decode_path_segment).ok_or(AppError::NotFound)?,
     };
     let key = format!("feed:{}:{}:{slug}", format.file(), scope.path_word());
-    let page = cached_or_render(&state, key, || render(&state, scope, &slug, format)).await?;
-    Ok(page.respond(&request_headers))
+    let page = cached_or_render(&state, key.clone(), || render(&state, scope, &slug, format)).await?;
+    Ok(respond_at(&state, &uri, &key, &page, &request_headers, None))
 }
 
 /// What a feed is about: its title, description, page and filter.

@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::articles::readership::day_number;
 use crate::articles::store::ListFilter;
 use crate::articles::views::{card_view, complete_cards, CardView};
-use crate::cache::render::{cached_or_render, RenderedPage, HTML};
+use crate::cache::render::{cached_or_render, respond_at, RenderedPage, HTML};
 use crate::cache::tags;
 use crate::error::AppError;
 use crate::sections::navigation;
@@ -42,9 +42,9 @@ struct MostRead {
     reads: String,
 }
 
-pub async fn home(State(state): State<AppState>, request_headers: HeaderMap) -> Result<Response, AppError> {
+pub async fn home(State(state): State<AppState>, uri: Uri, request_headers: HeaderMap) -> Result<Response, AppError> {
     let page = cached_or_render(&state, "home".to_owned(), || render_home(&state)).await?;
-    Ok(page.respond(&request_headers))
+    Ok(respond_at(&state, &uri, "home", &page, &request_headers, None))
 }
 
 async fn render_home(state: &AppState) -> Result<RenderedPage, AppError> {
@@ -169,8 +169,8 @@ async fn list_page(
     let slug = raw_segment(&uri, 1).and_then(decode_path_segment).ok_or(AppError::NotFound)?;
     let page_number = page_number(&query_params(&uri))?;
     let key = format!("{}:{slug}:{page_number}", kind.path_word());
-    let page = cached_or_render(&state, key, || render_list(&state, kind, &slug, page_number)).await?;
-    Ok(page.respond(&request_headers))
+    let page = cached_or_render(&state, key.clone(), || render_list(&state, kind, &slug, page_number)).await?;
+    Ok(respond_at(&state, &uri, &key, &page, &request_headers, None))
 }
 
 async fn render_list(state: &AppState, kind: ListKind, slug: &str, page: u32) -> Result<RenderedPage, AppError> {

@@ -42,6 +42,22 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+tokio::task_local! {
+    static QUERIES_IN_TASK: std::cell::Cell<u32>;
+}
+
+/// Runs `work` and says how many store queries it made (in its own task;
+/// work it spawns is not counted). For the tests that keep renders free of
+/// N+1 queries.
+pub async fn counting_queries<F: std::future::Future>(work: F) -> (F::Output, u32) {
+    QUERIES_IN_TASK
+        .scope(std::cell::Cell::new(0), async move {
+            let output = work.await;
+            (output, QUERIES_IN_TASK.with(std::cell::Cell::get))
+        })
+        .await
+}
+
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
@@ -118,7 +134,10 @@ impl Store {
         }
     }
 
+    /// Every store method reaches the database through here (`with_pool!`),
+    /// so this is where a task counting its queries counts them.
     pub fn pool(&self) -> &Pool {
+        let _ = QUERIES_IN_TASK.try_with(|count| count.set(count.get() + 1));
         &self.pool
     }
 
