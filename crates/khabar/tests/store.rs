@@ -124,6 +124,52 @@ async fn related_news_ranks_shared_tags_then_section_then_time(backend: Backend)
 }
 on_both_backends!(related_ranking, related_news_ranks_shared_tags_then_section_then_time);
 
+/// The related list scores only candidates (shared tags, the section's and
+/// the site's nearest in time); on a site of many articles it must rank
+/// exactly as scoring every article would.
+async fn related_news_matches_scoring_every_article(backend: Backend) {
+    with_store(backend, |store| async move {
+        let sections = ["سياسة", "صحة", "رياضة"];
+        let tags = ["المياه", "مفاوضات", "الطاقة", "التعليم", "الزراعة"];
+        let mut made = Vec::new();
+        let mut seed: u64 = 7;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        for number in 0..80 {
+            let section = sections[(next() % 3) as usize];
+            let mine: Vec<&str> = tags.iter().copied().filter(|_| next() % 5 == 0).collect();
+            let published = NOW - (number * 37 + (next() % 30) as i64) * HOUR;
+            let id = store
+                .create_article(&article(&format!("خبر {number}"), section, &mine, Some(published)), NOW)
+                .await
+                .unwrap();
+            made.push((id, section, mine, published));
+        }
+        for &(subject, section, ref mine, published) in made.iter().step_by(9) {
+            let section_id = store.article_by_id(subject).await.unwrap().unwrap().section_id;
+            let mut expected: Vec<(f64, i64, i64)> = made
+                .iter()
+                .filter(|other| other.0 != subject)
+                .map(|(id, other_section, theirs, other_published)| {
+                    let shared = theirs.iter().filter(|tag| mine.contains(tag)).count() as f64;
+                    let same_section = if *other_section == section { 2.0 } else { 0.0 };
+                    let nearness = 1.0 / (1.0 + (other_published - published).abs() as f64 / 604800.0);
+                    (3.0 * shared + same_section + nearness, *other_published, *id)
+                })
+                .collect();
+            expected.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)));
+            let expected: Vec<i64> = expected.iter().take(6).map(|entry| entry.2).collect();
+            let related = store.related_articles(subject, section_id, published, NOW, 6).await.unwrap();
+            let found: Vec<i64> = related.iter().map(|card| card.id).collect();
+            assert_eq!(found, expected, "related news of article {subject}");
+        }
+    })
+    .await;
+}
+on_both_backends!(related_ranking_at_scale, related_news_matches_scoring_every_article);
+
 async fn reads_accumulate_and_rank(backend: Backend) {
     with_store(backend, |store| async move {
         let quiet = store.create_article(&article("هادئ", "صحة", &[], Some(NOW - HOUR)), NOW).await.unwrap();

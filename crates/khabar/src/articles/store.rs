@@ -530,15 +530,37 @@ impl Store {
         now: i64,
         limit: i64,
     ) -> Result<Vec<ArticleCard>, StoreError> {
+        // Scoring every visible article made each render O(site): 90 ms a
+        // page at 7,000 articles. Only three kinds of article can make the
+        // list, so only they are scored: those sharing a tag (3 points or
+        // more), the section's nearest in time (2 to 3) and the site's
+        // nearest in time (under 1) — `limit` on each side of the reference
+        // time, through the (section, status, published_at) and (status,
+        // published_at) indexes. Anything else scores below some candidate.
         const SQL: &str = concat!(
-            "SELECT * FROM (SELECT ",
+            "WITH candidates AS (\
+               SELECT theirs.article_id AS id FROM article_tags mine \
+                 JOIN article_tags theirs ON theirs.tag_id = mine.tag_id WHERE mine.article_id = $1 \
+               UNION SELECT id FROM (SELECT a.id FROM articles a WHERE a.id <> $1 AND a.section_id = $2 AND ",
+            visible!("$4"),
+            " AND a.published_at <= $3 ORDER BY a.published_at DESC LIMIT $5) section_before \
+               UNION SELECT id FROM (SELECT a.id FROM articles a WHERE a.id <> $1 AND a.section_id = $2 AND ",
+            visible!("$4"),
+            " AND a.published_at > $3 ORDER BY a.published_at ASC LIMIT $5) section_after \
+               UNION SELECT id FROM (SELECT a.id FROM articles a WHERE a.id <> $1 AND ",
+            visible!("$4"),
+            " AND a.published_at <= $3 ORDER BY a.published_at DESC LIMIT $5) site_before \
+               UNION SELECT id FROM (SELECT a.id FROM articles a WHERE a.id <> $1 AND ",
+            visible!("$4"),
+            " AND a.published_at > $3 ORDER BY a.published_at ASC LIMIT $5) site_after) \
+             SELECT * FROM (SELECT ",
             card_columns!(),
             ", 3.0 * (SELECT COUNT(*) FROM article_tags mine JOIN article_tags theirs ON theirs.tag_id = mine.tag_id \
                     WHERE mine.article_id = $1 AND theirs.article_id = a.id) \
                + CASE WHEN a.section_id = $2 THEN 2.0 ELSE 0.0 END \
                + 1.0 / (1.0 + ABS(a.published_at - $3) / 604800.0) AS relevance \
              FROM articles a JOIN sections s ON s.id = a.section_id \
-             WHERE a.id <> $1 AND ",
+             WHERE a.id IN (SELECT id FROM candidates) AND a.id <> $1 AND ",
             visible!("$4"),
             ") ranked ORDER BY relevance DESC, published_at DESC, id DESC LIMIT $5"
         );
