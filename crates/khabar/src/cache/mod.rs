@@ -59,6 +59,10 @@ impl CachedPage {
         canonical_path: Option<String>,
         keeping: Keeping,
     ) -> Self {
+        // Renders and encoders grow their buffers by doubling; a kept page
+        // should hold its bytes, not up to twice as many.
+        let mut html = html;
+        html.shrink_to_fit();
         let identity = Bytes::from(html);
         let digest = Sha256::digest(&identity);
         let etag: String = hex::encode(&digest[..12]);
@@ -77,7 +81,9 @@ impl CachedPage {
             let mut encoder = flate2::write::GzEncoder::new(Vec::new(), level);
             // Writing to a Vec cannot fail.
             let _ = encoder.write_all(&identity);
-            Bytes::from(encoder.finish().unwrap_or_default())
+            let mut compressed = encoder.finish().unwrap_or_default();
+            compressed.shrink_to_fit();
+            Bytes::from(compressed)
         };
         let brotli = if once {
             Bytes::new()
@@ -85,9 +91,17 @@ impl CachedPage {
             let mut output = Vec::new();
             // Quality 9 compresses within a few percent of 10 at several
             // times the speed; a page is compressed again after every change.
-            let parameters =
-                brotli::enc::BrotliEncoderParams { quality: if big { 5 } else { 9 }, ..Default::default() };
+            // A window of 256 KB covers any page; the default 4 MB window
+            // sized the encoder's tables (and the memory they leave behind)
+            // for documents sixteen times bigger than pages are.
+            let parameters = brotli::enc::BrotliEncoderParams {
+                quality: if big { 5 } else { 9 },
+                lgwin: if identity.len() <= 1 << 18 { 18 } else { 22 },
+                size_hint: identity.len(),
+                ..Default::default()
+            };
             let _ = brotli::BrotliCompress(&mut identity.as_ref(), &mut output, &parameters);
+            output.shrink_to_fit();
             Bytes::from(output)
         };
         let header_value = |suffix: &str| {
