@@ -254,7 +254,7 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("public, max-age=31536000, immutable"),
         ))
         .service(ServeDir::new(state.data_dir.join("media")));
-    Router::new()
+    let mut router = Router::new()
         .merge(crate::sections::router())
         .merge(crate::articles::router())
         .merge(crate::newsletter::router())
@@ -274,23 +274,11 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(CatchPanicLayer::new())
         // Outside the layers above, so their failures get the same Arabic page or JSON shape.
-        .layer(middleware::from_fn_with_state(state.clone(), crate::error::shape_errors))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            SECURITY_HEADERS[0].0.clone(),
-            HeaderValue::from_static(SECURITY_HEADERS[0].1),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            SECURITY_HEADERS[1].0.clone(),
-            HeaderValue::from_static(SECURITY_HEADERS[1].1),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            SECURITY_HEADERS[2].0.clone(),
-            HeaderValue::from_static(SECURITY_HEADERS[2].1),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            SECURITY_HEADERS[3].0.clone(),
-            HeaderValue::from_static(SECURITY_HEADERS[3].1),
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::error::shape_errors));
+    for (name, value) in SECURITY_HEADERS {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
+    }
+    router
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))

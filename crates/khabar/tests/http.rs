@@ -34,6 +34,19 @@ async fn home_page_is_arabic_right_to_left_with_every_block() {
     assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert!(headers.contains_key(header::REFERRER_POLICY));
     assert!(headers.contains_key(header::ETAG));
+    // The second request is answered in front of the router, from the cache;
+    // a route the router serves gets the same policy from its layers.
+    for path in ["/", "/admin/login"] {
+        let again = app.get(path).await;
+        for name in [
+            header::CONTENT_SECURITY_POLICY,
+            header::X_CONTENT_TYPE_OPTIONS,
+            header::REFERRER_POLICY,
+            header::X_FRAME_OPTIONS,
+        ] {
+            assert_eq!(again.headers().get(&name), headers.get(&name), "{path}: {name}");
+        }
+    }
     let html = response.text().await.unwrap();
     assert!(html.contains("<html lang=\"ar\" dir=\"rtl\">"));
     for block in ["الخبر الرئيسي", "آخر الأخبار", "الأكثر قراءة", "سياسة", "اقتصاد", "رياضة", "صحة"]
