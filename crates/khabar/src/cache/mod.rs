@@ -324,7 +324,7 @@ struct PathTarget {
 
 struct Entries {
     map: HashMap<String, Entry>,
-    /// Request paths (with their query) that handlers checked to be the
+    /// Request paths (never with a query) that handlers checked to be the
     /// canonical address of a kept page: served before routing.
     paths: HashMap<String, PathTarget>,
     bytes: usize,
@@ -384,7 +384,7 @@ impl Entries {
         }
     }
 
-    /// Least recently used first, down to `EVICT_TO` of the cap, so a full
+    /// Least recently used first, down to 15/16 of the cap, so a full
     /// cache sorts its entries once per many inserts, not on every one.
     fn evict_beyond(&mut self, max_bytes: usize) {
         if self.bytes <= max_bytes {
@@ -457,21 +457,21 @@ impl PageCache {
 
     /// The page a request path was found to lead to, with the article it
     /// shows (to count the read): lets a hit skip routing altogether.
-    pub fn get_by_path(&self, path_and_query: &str) -> Option<(Arc<CachedPage>, Option<i64>)> {
+    pub fn get_by_path(&self, path: &str) -> Option<(Arc<CachedPage>, Option<i64>)> {
         let mut entries = self.entries();
-        let target = entries.paths.get(path_and_query)?;
+        let target = entries.paths.get(path)?;
         let article = target.article;
         let key = target.key.clone();
         entries.fresh(&key, Instant::now()).map(|page| (page, article))
     }
 
-    /// Records that `path_and_query` serves exactly the page kept under
+    /// Records that `path` serves exactly the page kept under
     /// `key` (the handler checked it is canonical): the next request for it
     /// is answered before routing. Ignored when that page is no longer the
     /// one kept (invalidated meanwhile).
-    pub fn serve_at(&self, path_and_query: &str, key: &str, page: &Arc<CachedPage>, article: Option<i64>) {
+    pub fn serve_at(&self, path: &str, key: &str, page: &Arc<CachedPage>, article: Option<i64>) {
         let mut entries = self.entries();
-        if entries.paths.contains_key(path_and_query) {
+        if entries.paths.contains_key(path) {
             return;
         }
         let Some(entry) = entries.map.get_mut(key) else {
@@ -480,8 +480,8 @@ impl PageCache {
         if !Arc::ptr_eq(&entry.page, page) || entry.paths.len() >= PATHS_PER_PAGE {
             return;
         }
-        entry.paths.push(path_and_query.to_owned());
-        entries.paths.insert(path_and_query.to_owned(), PathTarget { key: key.to_owned(), article });
+        entry.paths.push(path.to_owned());
+        entries.paths.insert(path.to_owned(), PathTarget { key: key.to_owned(), article });
     }
 
     /// The generation to pass to `insert`: a page rendered before an

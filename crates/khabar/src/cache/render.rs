@@ -1,14 +1,12 @@
 //! The one path public pages take: serve from the cache, or render once,
 //! compress off the async threads, keep it, and serve it.
 
-use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
-
 use std::convert::Infallible;
-use std::future::{ready, Ready};
+use std::future::{ready, Future, Ready};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, Method, Uri};
