@@ -199,9 +199,17 @@ async fn publish_update_unpublish(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.received.lock().unwrap().len(), 3, "no delivery for a draft");
 
-    // The log in the admin shows what was delivered.
-    let page = browser.get("/admin/webhooks").await.text().await.unwrap();
-    assert_eq!(page.matches("سُلّم</td>").count() + page.matches("سُلّم<br>").count(), 3, "{page}");
+    // The log in the admin shows what was delivered (once the sender has recorded the last answer).
+    let delivered_rows = |page: &str| page.matches("سُلّم</td>").count() + page.matches("سُلّم<br>").count();
+    let shown = Instant::now();
+    let page = loop {
+        let page = browser.get("/admin/webhooks").await.text().await.unwrap();
+        if delivered_rows(&page) >= 3 || shown.elapsed() > Duration::from_secs(10) {
+            break page;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(delivered_rows(&page), 3, "{page}");
     app.stop().await;
 }
 
@@ -221,7 +229,17 @@ async fn retried_until_answered(backend: Backend) {
     assert!(started.elapsed() >= Duration::from_secs(3), "retried too soon: {:?}", started.elapsed());
     assert_eq!(receiver.attempts.load(Ordering::SeqCst), 3);
     assert_eq!(verified(&delivered[0])["article"]["id"], id);
-    let log = app.store().deliveries(None, 10).await.unwrap();
+    // The receiver has its answer before the sender records it: wait for the record.
+    let recorded = Instant::now();
+    let log = loop {
+        let log = app.store().deliveries(None, 10).await.unwrap();
+        if log.first().is_some_and(|delivery| delivery.status != "pending")
+            || recorded.elapsed() > Duration::from_secs(10)
+        {
+            break log;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(log.len(), 1);
     assert_eq!((log[0].status.as_str(), log[0].attempts, log[0].last_status), ("delivered", 3, Some(200)));
     app.stop().await;
