@@ -1,0 +1,1 @@
+//! Moving in from other systems: `khabar import wordpress`.
