@@ -48,7 +48,9 @@ macro_rules! upsert_redirect {
             "INSERT INTO redirects (from_path, target_kind, target_id, target_path, source, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (from_path) DO UPDATE SET \
              target_kind = excluded.target_kind, target_id = excluded.target_id, \
-             target_path = excluded.target_path, source = excluded.source",
+             target_path = excluded.target_path, source = excluded.source \
+             WHERE redirects.target_kind <> excluded.target_kind OR redirects.target_path <> excluded.target_path \
+             OR redirects.target_id IS DISTINCT FROM excluded.target_id",
         )
         .bind(&$redirect.from_path)
         .bind($redirect.target_kind)
