@@ -33,6 +33,9 @@ impl fmt::Display for Tally {
     }
 }
 
+/// Warnings are about what was imported; past this many the report says how many more.
+const SHOWN_WARNINGS: usize = 30;
+
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     pub dry_run: bool,
@@ -93,8 +96,11 @@ impl fmt::Display for Report {
         }
         if !self.warnings.is_empty() {
             writeln!(out, "warnings ({}):", self.warnings.len())?;
-            for warning in &self.warnings {
+            for warning in self.warnings.iter().take(SHOWN_WARNINGS) {
                 writeln!(out, "  {warning}")?;
+            }
+            if self.warnings.len() > SHOWN_WARNINGS {
+                writeln!(out, "  … and {} more of the same kinds", self.warnings.len() - SHOWN_WARNINGS)?;
             }
         }
         if !self.skipped.is_empty() {
