@@ -212,7 +212,7 @@ fn scan(file: &Path, progress: &dyn Progress) -> Result<(Scan, Option<WxrError>)
             }
         };
         scan.items += 1;
-        if scan.items % 512 == 0 {
+        if scan.items.is_multiple_of(512) {
             progress.set(reader.bytes_read());
         }
         if item.post_type == "attachment" {
@@ -347,8 +347,7 @@ async fn taxonomy(
 ) -> Result<Taxonomy, ImportError> {
     let now = now_seconds();
     let header = &scan.header;
-    let mut wanted: Vec<(&'static str, String, NewName, String, Vec<(String, &'static str)>)> = Vec::new();
-    // (kind, external id, name, description, old paths with feed suffixes)
+    let mut wanted: Vec<WantedTerm> = Vec::new();
     for author in &header.authors {
         let name =
             [author.display_name.as_str(), &format!("{} {}", author.first_name, author.last_name), &author.login]
@@ -518,6 +517,11 @@ async fn taxonomy(
     report.redirects += redirects;
     Ok(taxonomy)
 }
+
+/// Old paths of a section, tag or author, each with what follows its khabar path (`/feed.xml`).
+type OldPaths = Vec<(String, &'static str)>;
+/// (kind, WordPress id, name, description, old paths).
+type WantedTerm = (&'static str, String, NewName, String, OldPaths);
 
 fn new_name(name: &str) -> NewName {
     let name: String = name.trim().chars().take(100).collect();
