@@ -203,6 +203,33 @@ async fn imports_the_newsroom(backend: Backend) {
     let list = json(&app, "/api/content/articles?limit=100").await;
     assert_eq!(list["total"], 7);
     assert!(list.to_string().contains("السوق المركزي يفتح أبوابه مجددا"));
+
+    // Edited in khabar since: a later change in WordPress does not overwrite it.
+    let market_id =
+        list["articles"].as_array().unwrap().iter().find(|a| a["title"] == "السوق المركزي يفتح أبوابه مجددا").unwrap()
+            ["id"]
+            .as_i64()
+            .unwrap();
+    let token = app.token().await;
+    let edited_here = app
+        .client
+        .put(app.url(&format!("/api/admin/articles/{market_id}")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"title": "السوق المركزي بعد الترميم", "body_markdown": "نص حرره المحرر.", "section": "اقتصاد", "status": "published"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edited_here.status(), 200);
+    let fourth_file = app.data_dir.path().join("fourth.xml");
+    std::fs::write(
+        &fourth_file,
+        std::fs::read_to_string(&later).unwrap().replace("يفتح أبوابه مجددا", "يفتح أبوابه للمرة الثانية"),
+    )
+    .unwrap();
+    let fourth = import_file(&app, &fourth_file).await;
+    assert_eq!(fourth.articles.kept, 1, "{fourth}");
+    assert!(fourth.warnings.iter().any(|warning| warning.contains("edited in khabar")), "{fourth}");
+    assert_eq!(json(&app, &format!("/api/content/articles/{market_id}")).await["title"], "السوق المركزي بعد الترميم");
     app.stop().await;
 }
 
