@@ -250,6 +250,29 @@ async fn a_dry_run_writes_nothing() {
 }
 
 #[tokio::test]
+async fn permalink_structures_and_later_uploads() {
+    let app = TestApp::builder().start().await.unwrap();
+    // First without the uploads: images are listed as missing, pages keep the old addresses.
+    let options = Options { permalink: Some("/archives/%post_id%".into()), ..Options::default() };
+    let report = import(&app.state, &fixture("newsroom.xml"), &options, &Quiet).await.unwrap();
+    assert_eq!(report.media.created, 0);
+    assert_eq!(report.missing_images.len(), 5, "{report}");
+    let location = redirects_to_a_page(&app, "/archives/101/").await;
+    assert!(location.starts_with("/news/"), "{location}");
+    let options = Options { permalink: Some("/%postname%/".into()), ..Options::default() };
+    import(&app.state, &fixture("newsroom.xml"), &options, &Quiet).await.unwrap();
+    assert_eq!(redirects_to_a_page(&app, "/%d8%a3%d9%85%d8%b7%d8%a7%d8%b1-%d8%ba%d8%b2%d9%8a%d8%b1%d8%a9-%d8%aa%d8%ba%d9%85%d8%b1-%d8%a3%d8%b2%d9%82%d8%a9-%d8%a7%d9%84%d8%ad%d9%8a-%d8%a7%d9%84%d9%82%d8%af%d9%8a%d9%85/").await, location);
+    // Then with them: the articles that show those images are rewritten to use the library.
+    let report = import_file(&app, &fixture("newsroom.xml")).await;
+    assert_eq!(report.media.created, 3, "{report}");
+    assert_eq!(report.articles.updated, 3, "the articles that show the three images: {report}");
+    let market = app.get("/?p=103").await;
+    let market = app.get(market.headers()["location"].to_str().unwrap()).await.text().await.unwrap();
+    assert!(market.contains("src=\"/media/uploads/2024/05/"), "the caption's image comes from the library");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_truncated_export_keeps_its_whole_items_and_says_where_it_stopped() {
     let app = TestApp::builder().start().await.unwrap();
     let report = import_file(&app, &fixture("truncated.xml")).await;

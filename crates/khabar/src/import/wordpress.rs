@@ -605,7 +605,9 @@ async fn media(
         let cleaned = match tokio::task::spawn_blocking(move || crate::media::images::clean(&bytes)).await {
             Ok(Ok(cleaned)) => cleaned,
             Ok(Err(error)) => {
-                report.skipped.push(format!("image {key}: {error}"));
+                // A PDF or a GIF in the old library: the posts still come, the file does not.
+                report.warnings.push(format!("{key}: not imported into the media library ({error})"));
+                report.missing_images.push(key);
                 continue;
             }
             Err(error) => return Err(ImportError::Io(format!("image task failed: {error}"))),
@@ -922,10 +924,12 @@ fn prepare(
     // Threads first, then replies, each in time order.
     prepared_comments.sort_by_key(|comment| (comment.thread.is_some(), comment.created_at));
     let term_names: Vec<&str> = item.terms.iter().map(|term| term.nicename.as_str()).collect();
+    // The converted body, not the raw one: a re-run that finds images it did
+    // not have before (`--uploads` given this time) rewrites the article.
     let fingerprint = sha(&[
         kind,
         &item.title,
-        &item.content,
+        &body,
         &item.excerpt,
         &item.status,
         &item.post_name,
@@ -1302,12 +1306,12 @@ async fn write_batch(
             .bind(version)
             .execute(&mut *tx)
             .await?;
-            if known.is_none() || known.is_some_and(|known| known.fingerprint != item.fingerprint) {
-                let target_kind = if item.kind == "post" { "article" } else { "page" };
-                for from_path in &item.old_paths {
-                    let redirect = NewRedirect { from_path: from_path.clone(), target_kind, target_id: Some(local_id), target_path: String::new() };
-                    redirects += upsert_redirect!(&mut *tx, redirect, source, SAVED_BY, now)?.rows_affected();
-                }
+            // Every run: a structure given this time (`--permalink`) adds its addresses;
+            // the upsert writes only what differs.
+            let target_kind = if item.kind == "post" { "article" } else { "page" };
+            for from_path in &item.old_paths {
+                let redirect = NewRedirect { from_path: from_path.clone(), target_kind, target_id: Some(local_id), target_path: String::new() };
+                redirects += upsert_redirect!(&mut *tx, redirect, source, SAVED_BY, now)?.rows_affected();
             }
             if item.kind != "post" {
                 continue;
