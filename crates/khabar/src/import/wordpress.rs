@@ -314,14 +314,7 @@ pub async fn import(
         .iter()
         .map(|(id, attachment)| (id.clone(), (attachment.key.clone(), attachment.caption.clone())))
         .collect();
-    let context = std::sync::Arc::new(Context {
-        attachments,
-        source,
-        taxonomy,
-        rewrites,
-        options: options.clone(),
-        scan_items: scan.items,
-    });
+    let context = std::sync::Arc::new(Context { attachments, source, taxonomy, rewrites, options: options.clone() });
     items(state, file, &context, &mut report, progress).await?;
     if report.failure.is_none() {
         if let Some(error) = scan_error {
@@ -714,7 +707,6 @@ struct Context {
     taxonomy: Taxonomy,
     rewrites: Rewrites,
     options: Options,
-    scan_items: u64,
 }
 
 /// A post or page ready to write.
@@ -836,7 +828,7 @@ fn prepare(
     let author = taxonomy.authors.get(&item.creator).cloned();
     let (featured_image, featured_caption) = match item.meta("_thumbnail_id") {
         Some(id) => {
-            let attachment = context.taxonomy_attachment(id);
+            let attachment = context.featured_image(id);
             match attachment {
                 Some((path, caption)) => (Some(path), caption),
                 None => (None, String::new()),
@@ -972,7 +964,7 @@ fn prepare(
 
 impl Context {
     /// A featured image's library path and caption, from its attachment id.
-    fn taxonomy_attachment(&self, id: &str) -> Option<(String, String)> {
+    fn featured_image(&self, id: &str) -> Option<(String, String)> {
         let (key, caption) = self.attachments.get(id)?;
         let path = self.rewrites.images.get(key)?;
         Some((path.clone(), caption.clone()))
@@ -1109,7 +1101,6 @@ async fn items(
         write_batch(state, context, prepared, report).await?;
     }
     let _ = reader_thread.join();
-    let _ = context.scan_items;
     Ok(())
 }
 
