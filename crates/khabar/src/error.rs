@@ -177,14 +177,15 @@ fn arabic_explanation(status: StatusCode) -> (&'static str, &'static str) {
 
 pub async fn shape_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with("/api/");
-    // Old addresses are looked up only for requests that would be a 404.
+    // Old addresses are looked up only for requests that would be a 404 (the
+    // URI's clone shares its bytes: pages that exist pay nothing).
     let old_address = (!is_api && matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD))
-        .then(|| (request.uri().path().to_owned(), request.uri().query().map(str::to_owned)));
+        .then(|| request.uri().clone());
     let response = next.run(request).await;
     let status = response.status();
     if status == StatusCode::NOT_FOUND {
-        if let Some((path, query)) = old_address {
-            if let Some(redirect) = crate::redirects::answer(&state, &path, query.as_deref()).await {
+        if let Some(uri) = old_address {
+            if let Some(redirect) = crate::redirects::answer(&state, uri.path(), uri.query()).await {
                 return redirect;
             }
         }
