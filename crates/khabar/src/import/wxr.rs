@@ -304,8 +304,12 @@ impl<R: BufRead> WxrReader<R> {
                             reference.decode().map_err(|error| malformed_at(lines.get(), within, error.to_string()))?;
                         match quick_xml::escape::resolve_predefined_entity(&name) {
                             Some(resolved) => self.text.push_str(resolved),
+                            // An HTML entity (&nbsp;) outside CDATA, as some exporters
+                            // write: kept for the HTML step to read.
                             None => {
-                                return Err(malformed_at(lines.get(), within, format!("unknown entity &{name};")));
+                                self.text.push('&');
+                                self.text.push_str(&name);
+                                self.text.push(';');
                             }
                         }
                     }
@@ -569,6 +573,18 @@ mod tests {
         let error = reader.next_item().unwrap_err().to_string();
         assert!(error.starts_with("line "), "{error}");
         assert!(error.contains("item 106") || error.contains("at line"), "{error}");
+    }
+
+    #[test]
+    fn html_entities_outside_cdata_are_kept_for_the_html_step() {
+        let xml = "<rss xmlns:wp=\"http://wordpress.org/export/1.1/\"><channel><wp:wxr_version>1.1</wp:wxr_version>\
+                   <item><title>قبل&nbsp;بعد &amp; &#8230;</title><wp:post_id>7</wp:post_id></item></channel></rss>";
+        let mut reader = WxrReader::new(std::io::Cursor::new(xml.as_bytes().to_vec()));
+        assert_eq!(reader.header().unwrap().wxr_version, "1.1");
+        let item = reader.next_item().unwrap().unwrap();
+        assert_eq!(item.title, "قبل&nbsp;بعد & …");
+        assert_eq!(crate::import::content::plain(&item.title), "قبل بعد & …");
+        assert!(reader.next_item().unwrap().is_none());
     }
 
     #[test]
