@@ -155,16 +155,17 @@ fn key_of_url(url: &str) -> Option<String> {
 
 /// The path a permalink structure gives a post.
 fn permalink_path(structure: &str, item: &Item, category: &str) -> Option<String> {
-    let date = if item.post_date.len() >= 19 { &item.post_date } else { return None };
+    let date = item.post_date.as_str();
+    let part = |range: std::ops::Range<usize>| date.get(range).filter(|part| part.bytes().all(|b| b.is_ascii_digit()));
     let decoded_name = decode_slug(&item.post_name);
     let mut path = structure.to_owned();
     for (tag, value) in [
-        ("%year%", &date[0..4]),
-        ("%monthnum%", &date[5..7]),
-        ("%day%", &date[8..10]),
-        ("%hour%", &date[11..13]),
-        ("%minute%", &date[14..16]),
-        ("%second%", &date[17..19]),
+        ("%year%", part(0..4)?),
+        ("%monthnum%", part(5..7)?),
+        ("%day%", part(8..10)?),
+        ("%hour%", part(11..13)?),
+        ("%minute%", part(14..16)?),
+        ("%second%", part(17..19)?),
         ("%post_id%", item.post_id.as_str()),
         ("%postname%", decoded_name.as_str()),
         ("%category%", category),
