@@ -588,6 +588,36 @@ mod tests {
     }
 
     #[test]
+    fn an_export_cut_anywhere_gives_an_error_never_a_panic() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wordpress/newsroom.xml");
+        let whole = std::fs::read(path).unwrap();
+        for cut in (0..whole.len().saturating_sub(16)).step_by(97) {
+            let mut reader = WxrReader::new(std::io::Cursor::new(whole[..cut].to_vec()));
+            if reader.header().is_err() {
+                continue;
+            }
+            let mut items = 0;
+            loop {
+                match reader.next_item() {
+                    Ok(Some(item)) => {
+                        items += 1;
+                        // The conversion takes whatever a cut left too.
+                        let _ = crate::import::content::post_html(&item.content, &Default::default());
+                        for comment in &item.comments {
+                            let _ = crate::import::content::comment_html(&comment.content);
+                        }
+                    }
+                    Ok(None) => panic!("a cut at byte {cut} read as a whole export ({items} items)"),
+                    Err(error) => {
+                        assert!(error.to_string().starts_with("line "), "{error}");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_feed_is_not_an_export() {
         let mut reader = WxrReader::new(fixture("not-wxr.xml"));
         let error = reader.header().unwrap_err();
