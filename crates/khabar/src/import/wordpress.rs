@@ -596,32 +596,26 @@ async fn media(
             rewrites.images.insert(key.clone(), format!("/wp-content/uploads/{key}"));
             continue;
         }
-        let cleaned = match tokio::task::spawn_blocking(move || crate::media::images::clean(&bytes)).await {
-            Ok(Ok(cleaned)) => cleaned,
-            Ok(Err(error)) => {
+        let month = key.get(0..7).filter(|month| month.as_bytes().get(4) == Some(&b'/')).unwrap_or("import").to_owned();
+        let description = crate::media::Description {
+            alt: &attachment.alt,
+            caption: &attachment.caption,
+            credit: "",
+            uploaded_by: None,
+        };
+        let (id, path) = match crate::media::add_to_library(state, bytes, &month, &description).await {
+            Ok(added) => added,
+            Err(crate::media::LibraryError::Image(error)) => {
                 // A PDF or a GIF in the old library: the posts still come, the file does not.
                 report.warnings.push(format!("{key}: not imported into the media library ({error})"));
                 report.missing_images.push(key);
                 continue;
             }
-            Err(error) => return Err(ImportError::Io(format!("image task failed: {error}"))),
+            Err(crate::media::LibraryError::Store(error)) => return Err(ImportError::Store(error)),
+            Err(crate::media::LibraryError::Storage(error)) => {
+                return Err(ImportError::Io(format!("cannot store {key}: {error}")))
+            }
         };
-        let month = key.get(0..7).filter(|month| month.as_bytes().get(4) == Some(&b'/')).unwrap_or("import").to_owned();
-        let name: String = crate::accounts::sessions::random_token().chars().take(20).collect();
-        let path = format!("{}{month}/{name}.{}", crate::media::UPLOADS_URL, cleaned.extension);
-        let target = crate::media::file_for(&state.data_dir, &path)
-            .ok_or_else(|| ImportError::Io(format!("cannot place {key} in the media folder")))?;
-        let size = i64::try_from(cleaned.bytes.len()).unwrap_or(i64::MAX);
-        let (width, height) = (i64::from(cleaned.width), i64::from(cleaned.height));
-        let written = cleaned.bytes;
-        tokio::task::spawn_blocking(move || crate::media::write_atomically(&target, &written))
-            .await
-            .map_err(|error| ImportError::Io(format!("write task failed: {error}")))?
-            .map_err(|error| ImportError::Io(format!("cannot write {path}: {error}")))?;
-        let id = state
-            .store
-            .add_media(&path, width, height, size, &attachment.alt, &attachment.caption, "", None, now_seconds())
-            .await?;
         remember(state, source, "upload", &key, id, &fingerprint, 0).await?;
         rewrites.images.insert(key, path);
         report.media.created += 1;
