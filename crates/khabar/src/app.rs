@@ -109,6 +109,9 @@ pub struct Services {
     /// articles per section on every uncached page (search) cost more than
     /// the search itself on a big site.
     pub navigation: std::sync::Mutex<Option<(u64, Arc<Vec<crate::sections::NavItem>>)>>,
+    /// The static pages linked from every page's footer, read at start and
+    /// after every change to them.
+    footer: std::sync::RwLock<Arc<Vec<crate::pages::FooterLink>>>,
 }
 
 #[derive(Serialize)]
@@ -119,6 +122,7 @@ pub struct SiteView {
     pub today: ShownDate,
     pub follow: Vec<FollowLink>,
     pub logo: Option<String>,
+    pub footer: Vec<crate::pages::FooterLink>,
 }
 
 impl AppState {
@@ -133,6 +137,7 @@ impl AppState {
         let search = Arc::new(crate::search::Search::open(data_dir, &store).await?);
         let templates = Arc::new(Templates::load(theme_dir, Arc::clone(&assets), polls.sidebar_slot())?);
         let locale = Arc::new(reader_locale(&config, &settings)?);
+        let footer = Arc::new(crate::pages::footer_links(store.footer_pages().await?));
         let purger = crate::cache::purge::Purger::start(config.cdn_purge_url.clone(), config.cdn_purge_token.clone());
         let state = AppState(Arc::new(Services {
             pages: Arc::new(PageCache::new(config.page_cache_bytes)),
@@ -154,6 +159,7 @@ impl AppState {
             settings: std::sync::RwLock::new(Arc::new(settings)),
             media_waiting: tokio::sync::Notify::new(),
             navigation: std::sync::Mutex::new(None),
+            footer: std::sync::RwLock::new(footer),
         }));
         let _ = state.polls.refresh_sidebar(&state).await?;
         Ok(state)
@@ -186,6 +192,13 @@ impl AppState {
         Ok(())
     }
 
+    /// Re-reads which static pages the footer links to.
+    pub async fn reload_footer(&self) -> Result<(), StoreError> {
+        let fresh = Arc::new(crate::pages::footer_links(self.store.footer_pages().await?));
+        *self.footer.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+        Ok(())
+    }
+
     pub fn site_view(&self) -> SiteView {
         let settings = self.settings();
         SiteView {
@@ -195,6 +208,7 @@ impl AppState {
             today: self.locale().date(now_seconds()),
             logo: settings.logo.clone(),
             follow: settings.follow.clone(),
+            footer: self.footer.read().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref().clone(),
         }
     }
 
@@ -264,6 +278,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::feeds::router())
         .merge(crate::sitemaps::router())
         .merge(crate::sharing::router())
+        .merge(crate::pages::router())
         .merge(crate::admin::router(state.clone()))
         .route("/healthz", get(healthz))
         .route("/static/{fingerprint}/{*name}", get(crate::assets::serve_static))

@@ -177,8 +177,19 @@ fn arabic_explanation(status: StatusCode) -> (&'static str, &'static str) {
 
 pub async fn shape_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with("/api/");
+    // Old addresses are looked up only for requests that would be a 404 (the
+    // URI's clone shares its bytes: pages that exist pay nothing).
+    let old_address = (!is_api && matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD))
+        .then(|| request.uri().clone());
     let response = next.run(request).await;
     let status = response.status();
+    if status == StatusCode::NOT_FOUND {
+        if let Some(uri) = old_address {
+            if let Some(redirect) = crate::redirects::answer(&state, uri.path(), uri.query()).await {
+                return redirect;
+            }
+        }
+    }
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }

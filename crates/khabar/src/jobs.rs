@@ -13,6 +13,7 @@ const TICK: Duration = Duration::from_secs(5);
 
 pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let mut last_check = now_seconds();
+    let mut epoch = crate::cache::epoch::read(&state.store).await.ok().flatten();
     let mut sends = tokio::task::JoinSet::new();
     let mut interval = tokio::time::interval(TICK);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -24,6 +25,19 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.changed() => break,
         }
         while sends.try_join_next().is_some() {}
+        // Content written from outside this server (an import from the shell).
+        match crate::cache::epoch::read(&state.store).await {
+            Ok(mark) if mark != epoch => {
+                tracing::info!("the content changed outside this server; refreshing every page");
+                epoch = mark;
+                if let Err(error) = state.reload_footer().await {
+                    tracing::warn!(%error, "could not re-read the footer's pages");
+                }
+                state.content_changed();
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not read the content mark"),
+        }
         state.polls.forget_definitions();
         match state.polls.refresh_sidebar(&state).await {
             Ok(true) => state.content_changed(),

@@ -281,3 +281,76 @@ fn reindex_rebuilds_the_search_index_from_the_database() {
     }
     terminate(child);
 }
+
+fn wordpress_fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wordpress").join(name).display().to_string()
+}
+
+/// `khabar import wordpress` beside a running server: the report, the exit
+/// code when items were skipped, the server's pages refreshed, re-runs.
+#[test]
+fn import_wordpress_reports_and_a_running_server_shows_the_result() {
+    let root = tempfile::tempdir().unwrap();
+    let site = root.path().join("site");
+    let data = data_arguments(&site);
+    let arguments: Vec<&str> = std::iter::once("serve").chain(data.iter().map(String::as_str)).collect();
+    let (child, base) = start(&arguments);
+    let (_, home) = get(&format!("{base}/"));
+    assert!(!home.contains("المجلس البلدي يقر توسيع شبكة الحافلات"));
+    let import = |extra: &[&str], file: &str| {
+        Command::new(BINARY)
+            .args(["import", "wordpress"])
+            .args(&data)
+            .args(extra)
+            .arg(wordpress_fixture(file))
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let uploads = wordpress_fixture("uploads");
+
+    let dry = import(&["--dry-run", "--uploads", &uploads], "newsroom.xml");
+    let report = String::from_utf8_lossy(&dry.stdout);
+    assert!(report.contains("dry run") && report.contains("articles: 11 new"), "{report}");
+    assert_eq!(count_articles(&base), 0, "a dry run writes nothing");
+
+    let first = import(&["--uploads", &uploads], "newsroom.xml");
+    let report = String::from_utf8_lossy(&first.stdout);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(1), "two items of unknown types were skipped: {report}{stderr}");
+    assert!(report.contains("articles: 11 new, 0 updated, 0 unchanged"), "{report}");
+    assert!(report.contains("comments: 10 new"), "{report}");
+    assert!(report.contains("item 130") && report.contains("nav_menu_item"), "{report}");
+    assert!(report.contains("flooded-alley.jpg"), "missing images are listed: {report}");
+    assert_eq!(stderr.trim().lines().last().unwrap(), "khabar: error: 2 items were skipped (see above)");
+    assert_eq!(count_articles(&base), 7);
+    // The server's cached home page is refreshed by itself (it checks every few seconds).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, home) = get(&format!("{base}/"));
+        if home.contains("المجلس البلدي يقر توسيع شبكة الحافلات") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the running server never showed the import");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let (status, _) = get(&format!("{base}/?p=102"));
+    assert_eq!(status, 200, "reqwest followed the old link's 301 to the article");
+
+    let again = import(&["--uploads", &uploads], "newsroom.xml");
+    let report = String::from_utf8_lossy(&again.stdout);
+    assert!(report.contains("articles: 0 new, 0 updated, 11 unchanged"), "{report}");
+    assert!(report.contains("redirects written: 0"), "{report}");
+
+    let feed = import(&[], "not-wxr.xml");
+    assert_eq!(feed.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&feed.stderr);
+    assert!(stderr.trim().starts_with("khabar: error: ") && stderr.contains("not a WordPress export"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+
+    let cut = import(&[], "truncated.xml");
+    assert_eq!(cut.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&cut.stdout);
+    assert!(report.contains("stopped: line "), "{report}");
+    terminate(child);
+}

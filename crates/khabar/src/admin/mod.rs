@@ -57,6 +57,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/admin/sections/{id}", post(crate::sections::admin::update))
         .route("/admin/tags/{id}", post(crate::sections::admin::update))
         .route("/admin/authors/{id}", post(crate::sections::admin::update))
+        .route("/admin/pages", get(crate::pages::admin::list))
+        .route("/admin/pages/new", get(crate::pages::admin::new_page).post(crate::pages::admin::create))
+        .route("/admin/pages/{id}", get(crate::pages::admin::edit).post(crate::pages::admin::save))
+        .route("/admin/redirects", get(crate::redirects::admin::list).post(crate::redirects::admin::create))
+        .route("/admin/redirects/{id}/delete", post(crate::redirects::admin::delete))
         .route(
             "/admin/settings",
             get(crate::settings::admin::settings_page).post(crate::settings::admin::save_settings),

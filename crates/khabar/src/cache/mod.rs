@@ -8,6 +8,7 @@
 //! content also carry an expiry. The same tags go to shared caches (CDNs) in
 //! `Surrogate-Key` and `Cache-Tag`, so a purge by tag matches ours.
 
+pub mod epoch;
 pub mod peers;
 pub mod purge;
 pub mod render;

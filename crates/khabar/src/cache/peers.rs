@@ -148,12 +148,20 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
 /// touched, or (`None`) everything kept in memory.
 async fn refresh(state: &AppState, tags: Option<Vec<String>>) {
     if let Some(tags) = tags {
+        if tags.iter().any(|tag| tag == crate::cache::tags::LAYOUT) {
+            if let Err(error) = state.reload_footer().await {
+                tracing::warn!(%error, "could not re-read the footer's pages after another node's change");
+            }
+        }
         state.pages.invalidate_tags(&tags);
         state.search.index.wake();
         return;
     }
     if let Err(error) = state.reload_settings().await {
         tracing::warn!(%error, "could not re-read the settings after another node's change");
+    }
+    if let Err(error) = state.reload_footer().await {
+        tracing::warn!(%error, "could not re-read the footer's pages after another node's change");
     }
     if let Err(error) = state.search.reload_variants(&state.store).await {
         tracing::warn!(%error, "could not re-read the search spellings after another node's change");

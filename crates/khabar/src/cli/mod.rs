@@ -2,6 +2,7 @@
 
 mod admin;
 mod demo;
+mod import;
 mod newsletter;
 mod reindex;
 mod serve;
@@ -33,6 +34,9 @@ pub enum Action {
     /// The mailing list: import subscribers, send the digest now.
     #[command(subcommand)]
     Newsletter(newsletter::Action),
+    /// Move a site in from elsewhere: `khabar import wordpress`.
+    #[command(subcommand)]
+    Import(import::Action),
     /// Rebuild the search index from the database (the server must be stopped).
     Reindex(reindex::Options),
 }
@@ -70,7 +74,7 @@ impl Command {
     /// answering readers first. Called before the runtime's threads exist,
     /// which inherit it.
     pub fn yield_to_readers(&self) {
-        if matches!(self.action, Action::Newsletter(_) | Action::Reindex(_)) {
+        if matches!(self.action, Action::Newsletter(_) | Action::Reindex(_) | Action::Import(_)) {
             #[cfg(unix)]
             if let Err(error) = rustix::process::setpriority_process(None, BULK_NICENESS) {
                 tracing::debug!(%error, "could not lower the CPU priority");
@@ -90,6 +94,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Action::Admin(action) => admin::run(action).await,
         Action::Newsletter(action) => newsletter::run(action).await,
         Action::Reindex(options) => reindex::run(options).await,
+        Action::Import(action) => import::run(action).await,
     }
 }
 

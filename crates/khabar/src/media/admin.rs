@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::articles::pages::parse_id;
 use crate::error::AppError;
 use crate::media::images::{self, ImageError};
-use crate::media::{file_for, write_atomically, UPLOADS_URL};
+use crate::media::{add_to_library, Description, LibraryError};
 use crate::store::now_seconds;
 use crate::web::{query_params, raw_segment};
 
@@ -104,40 +104,18 @@ pub async fn upload(State(state): State<AppState>, staff: Staff, mut form: Multi
         return show(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some("اختر صورة لرفعها.".to_owned()), None)
             .await;
     };
-    let cleaned = tokio::task::spawn_blocking(move || images::clean(&upload))
-        .await
-        .map_err(|error| AppError::Internal(format!("image task failed: {error}")))?;
-    let cleaned = match cleaned {
-        Ok(cleaned) => cleaned,
-        Err(error) => return show(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(refusal(&error)), None).await,
+    let month = state.locale().zoned(now_seconds()).strftime("%Y/%m").to_string();
+    let description = Description { alt: &alt, caption: &caption, credit: &credit, uploaded_by: Some(staff.id()) };
+    let (id, path) = match add_to_library(&state, upload, &month, &description).await {
+        Ok(added) => added,
+        Err(LibraryError::Image(error)) => {
+            return show(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(refusal(&error)), None).await
+        }
+        Err(LibraryError::Store(error)) => return Err(AppError::Store(error)),
+        Err(LibraryError::Storage(error)) => {
+            return Err(AppError::Internal(format!("cannot store the upload: {error}")))
+        }
     };
-    let now = now_seconds();
-    let month = state.locale().zoned(now).strftime("%Y/%m").to_string();
-    let name = crate::accounts::sessions::random_token();
-    let short_name: String = name.chars().take(20).collect();
-    let path = format!("{UPLOADS_URL}{month}/{short_name}.{}", cleaned.extension);
-    let target = file_for(&state.data_dir, &path).ok_or_else(|| AppError::Internal("bad media path".into()))?;
-    let bytes = cleaned.bytes;
-    let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
-    tokio::task::spawn_blocking(move || write_atomically(&target, &bytes))
-        .await
-        .map_err(|error| AppError::Internal(format!("write task failed: {error}")))?
-        .map_err(|error| AppError::Internal(format!("cannot store the upload: {error}")))?;
-    let id = state
-        .store
-        .add_media(
-            &path,
-            i64::from(cleaned.width),
-            i64::from(cleaned.height),
-            size,
-            &alt,
-            &caption,
-            &credit,
-            Some(staff.id()),
-            now,
-        )
-        .await?;
-    state.media_waiting.notify_one();
     staff.audit(&state, "media.upload", &format!("#{id} {path}")).await;
     Ok(see_other(&format!("/admin/media?uploaded={id}")))
 }

@@ -202,6 +202,67 @@ pub async fn make_pending_variants(state: &AppState) -> Result<bool, StoreError>
     Ok(made_any)
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryError {
+    /// The file is refused (type, size, unreadable): the uploader is told why.
+    #[error(transparent)]
+    Image(#[from] images::ImageError),
+    #[error("cannot store the image: {0}")]
+    Storage(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How a new library image is described.
+pub struct Description<'a> {
+    pub alt: &'a str,
+    pub caption: &'a str,
+    pub credit: &'a str,
+    pub uploaded_by: Option<i64>,
+}
+
+/// Puts an image in the library: checked and re-encoded (no metadata
+/// survives), stored under a generated name in `media/uploads/{month}/`,
+/// described. Its responsive copies are made afterwards (the jobs loop, or
+/// `make_pending_variants`). Returns its id and public path.
+pub async fn add_to_library(
+    state: &AppState,
+    upload: Vec<u8>,
+    month: &str,
+    description: &Description<'_>,
+) -> Result<(i64, String), LibraryError> {
+    let cleaned = tokio::task::spawn_blocking(move || images::clean(&upload))
+        .await
+        .map_err(|error| LibraryError::Storage(format!("image task failed: {error}")))??;
+    let name: String = crate::accounts::sessions::random_token().chars().take(20).collect();
+    let path = format!("{UPLOADS_URL}{month}/{name}.{}", cleaned.extension);
+    let target =
+        file_for(&state.data_dir, &path).ok_or_else(|| LibraryError::Storage(format!("bad media path {path}")))?;
+    let size = i64::try_from(cleaned.bytes.len()).unwrap_or(i64::MAX);
+    let (width, height) = (i64::from(cleaned.width), i64::from(cleaned.height));
+    let bytes = cleaned.bytes;
+    tokio::task::spawn_blocking(move || write_atomically(&target, &bytes))
+        .await
+        .map_err(|error| LibraryError::Storage(format!("write task failed: {error}")))?
+        .map_err(|error| LibraryError::Storage(error.to_string()))?;
+    let id = state
+        .store
+        .add_media(
+            &path,
+            width,
+            height,
+            size,
+            description.alt,
+            description.caption,
+            description.credit,
+            description.uploaded_by,
+            crate::store::now_seconds(),
+        )
+        .await?;
+    state.media_waiting.notify_one();
+    Ok((id, path))
+}
+
 /// Writes next to the target and renames, so readers never see half a file.
 pub fn write_atomically(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(parent) = target.parent() {

@@ -73,6 +73,11 @@ pub fn plain_text(article: &IndexedArticle) -> String {
     for event in Parser::new(&article.body_markdown) {
         match event {
             Event::Text(words) | Event::Code(words) => text.push_str(&words),
+            // Bodies written (or imported) as HTML: their words, without the tags.
+            Event::Html(html) | Event::InlineHtml(html) => {
+                text.push_str(&crate::articles::markdown::html_text(&html));
+                text.push(' ');
+            }
             Event::SoftBreak | Event::HardBreak => text.push(' '),
             Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::BlockQuote(_)) => {
                 text.push('\n')

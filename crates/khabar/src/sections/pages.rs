@@ -43,6 +43,11 @@ struct MostRead {
 }
 
 pub async fn home(State(state): State<AppState>, uri: Uri, request_headers: HeaderMap) -> Result<Response, AppError> {
+    // `/?p=101` and the like are a WordPress site's links: not the home
+    // page, but a 404 the error shaper answers from the redirects.
+    if crate::redirects::is_wordpress_query(uri.query()) {
+        return Err(AppError::NotFound);
+    }
     let page = cached_or_render(&state, "home".to_owned(), || render_home(&state)).await?;
     Ok(respond_at(&state, &uri, "home", &page, &request_headers, None))
 }
