@@ -22,9 +22,10 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use sha2::{Digest, Sha256};
 
+#[derive(Clone)]
 pub struct CachedPage {
     identity: Bytes,
     gzip: Bytes,
@@ -60,15 +61,16 @@ impl CachedPage {
         canonical_path: Option<String>,
         keeping: Keeping,
     ) -> Self {
-        // Renders and encoders grow their buffers by doubling; a kept page
-        // should hold its bytes, not up to twice as many.
-        let mut html = html;
-        html.shrink_to_fit();
-        let identity = Bytes::from(html);
+        // Renders and encoders grow their buffers by doubling: `PageCache::insert`
+        // copies a kept page's bodies into place at their exact size, except
+        // big documents' (sitemaps), which are trimmed here instead of copied.
+        let identity = exact_if_big(html.into_bytes());
         let digest = Sha256::digest(&identity);
         let etag: String = hex::encode(&digest[..12]);
         // A sitemap of 50,000 URLs is ~10 MB: at the levels pages use it took
-        // seconds to compress; big documents get faster levels.
+        // seconds to compress; big documents get a faster level, and gzip only:
+        // the crawlers that read them ask for gzip, and brotli's window for a
+        // document that size took 15 MB while it worked.
         let big = identity.len() > BIG_DOCUMENT_BYTES;
         let once = keeping == Keeping::ServedOnce;
         let gzip = {
@@ -79,32 +81,29 @@ impl CachedPage {
             } else {
                 flate2::Compression::best()
             };
-            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), level);
+            let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(identity.len() / 4), level);
             // Writing to a Vec cannot fail.
             let _ = encoder.write_all(&identity);
-            let mut compressed = encoder.finish().unwrap_or_default();
-            compressed.shrink_to_fit();
-            Bytes::from(compressed)
+            exact_if_big(encoder.finish().unwrap_or_default())
         };
-        let brotli = if once {
+        let brotli = if once || big {
             Bytes::new()
         } else {
-            let mut output = Vec::new();
+            let mut output = Vec::with_capacity(identity.len() / 4);
             // Quality 5 is within 5% of quality 9's size on our pages at a
             // tenth of the time (1.2 ms against 15 ms for the home page), and
             // without quality 9's 32 MB of hash tables per encoder: a page is
             // compressed again after every change, with readers waiting.
-            // A window of 256 KB covers any page; the default 4 MB window
+            // A window of 256 KB covers a page; the default 4 MB window
             // sized the encoder's tables (and the memory they leave behind)
             // for documents sixteen times bigger than pages are.
             let parameters = brotli::enc::BrotliEncoderParams {
-                quality: if big { 4 } else { 5 },
-                lgwin: if identity.len() <= 1 << 18 { 18 } else { 22 },
+                quality: 5,
+                lgwin: if identity.len() <= 1 << 18 { 18 } else { 20 },
                 size_hint: identity.len(),
                 ..Default::default()
             };
             let _ = brotli::BrotliCompress(&mut identity.as_ref(), &mut output, &parameters);
-            output.shrink_to_fit();
             Bytes::from(output)
         };
         let header_value = |suffix: &str| {
@@ -159,6 +158,15 @@ impl CachedPage {
 
     pub fn size(&self) -> usize {
         self.identity.len() + self.gzip.len() + self.brotli.len()
+    }
+
+    fn bodies(&self) -> [&Bytes; 3] {
+        [&self.identity, &self.gzip, &self.brotli]
+    }
+
+    /// The same page with its bodies in other memory.
+    fn rehoused(&self, [identity, gzip, brotli]: [Bytes; 3]) -> CachedPage {
+        CachedPage { identity, gzip, brotli, ..self.clone() }
     }
 
     fn is_fresh(&self, now: Instant) -> bool {
@@ -227,8 +235,29 @@ pub enum Keeping {
     ServedOnce,
 }
 
-/// Above this, documents are compressed at faster levels.
+/// Above this, documents are compressed at faster levels, and with gzip only.
 const BIG_DOCUMENT_BYTES: usize = 1 << 20;
+
+/// Bodies this big keep an allocation of their own when kept (trimmed to
+/// size once, not copied); smaller ones are copied into a shared chunk.
+const OWN_ALLOCATION_BYTES: usize = 1 << 18;
+
+fn exact_if_big(mut body: Vec<u8>) -> Bytes {
+    if body.len() >= OWN_ALLOCATION_BYTES {
+        body.shrink_to_fit();
+    }
+    Bytes::from(body)
+}
+
+/// A kept body in an allocation of its own, at its exact size.
+fn owned_exactly(body: &Bytes) -> Bytes {
+    if body.len() >= OWN_ALLOCATION_BYTES {
+        // Trimmed by `exact_if_big` and not shared with anything else kept.
+        body.clone()
+    } else {
+        Bytes::copy_from_slice(body)
+    }
+}
 
 /// Browsers may keep a page but must ask again; the ETag makes that a cheap 304.
 pub const BROWSER_CACHE_CONTROL: &str = "public, max-age=0, must-revalidate";
@@ -311,11 +340,12 @@ pub fn preferred_encoding(headers: &HeaderMap) -> Encoding {
     }
 }
 
-/// A kept page, when it was last served (for eviction), and the request
-/// paths that lead straight to it.
+/// A kept page, whether it was served since eviction last passed it, the
+/// chunk its bodies live in, and the request paths that lead straight to it.
 struct Entry {
     page: Arc<CachedPage>,
-    last_used: u64,
+    referenced: bool,
+    chunk: u64,
     paths: Vec<String>,
 }
 
@@ -325,14 +355,48 @@ struct PathTarget {
     article: Option<i64>,
 }
 
+/// One allocation holding the bodies of pages kept one after another (or
+/// one big page's bodies). The cache counts what its chunks allocated, dead
+/// space included, so what it says it holds is what it takes: pages freed
+/// one by one in any order would leave the allocator holes it keeps (a full
+/// 256 MB cache took 600 MB of memory that way).
+struct Chunk {
+    allocated: usize,
+    /// Bytes of its pages that are still kept.
+    live: usize,
+    /// Keys of the pages put here; some may since have gone or moved.
+    keys: Vec<String>,
+    /// For a shared chunk once sealed, the handle that can take its whole
+    /// allocation back for another chunk once nothing reads from it.
+    rest: Option<BytesMut>,
+}
+
+/// The chunk being filled: its id and the allocation's unwritten rest.
+struct OpenChunk {
+    id: u64,
+    rest: BytesMut,
+}
+
 struct Entries {
     map: HashMap<String, Entry>,
     /// Request paths (never with a query) that handlers checked to be the
     /// canonical address of a kept page: served before routing.
     paths: HashMap<String, PathTarget>,
+    chunks: HashMap<u64, Chunk>,
+    /// Chunk ids, oldest first (some may be gone already).
+    order: VecDeque<u64>,
+    open: Option<OpenChunk>,
+    /// Freed shared chunks kept for reuse: allocating and freeing a
+    /// megabyte at a time from whichever thread dropped the last reader
+    /// left the allocator holding far more than the cache did.
+    spares: Vec<BytesMut>,
+    /// As many spares as one eviction frees, so the chunks it frees are
+    /// filled again rather than given back and allocated anew.
+    spare_limit: usize,
+    next_chunk: u64,
+    chunk_size: usize,
+    /// What the chunks and the spares allocated.
     bytes: usize,
-    /// Ticks on every hit, so eviction can find the least recently used.
-    clock: u64,
     generation: u64,
     /// The latest invalidations, newest last: (generation it made, its tags;
     /// None for everything). A page rendered before one of them that touched
@@ -347,7 +411,36 @@ const REMEMBERED_INVALIDATIONS: usize = 512;
 /// equivalent percent-encodings of one slug); others go through the router.
 const PATHS_PER_PAGE: usize = 4;
 
+/// Chunks are this big at most: a few dozen article pages each.
+const MAX_CHUNK_BYTES: usize = 1 << 20;
+
+/// A cache has at least this many chunks' worth of room, so evicting one
+/// chunk never empties much of it.
+const CHUNKS_PER_CACHE: usize = 64;
+
+/// Freed chunks kept for reuse, at least this many (counted in the cache's bytes).
+const SPARE_CHUNKS: usize = 4;
+
 impl Entries {
+    fn new(max_bytes: usize) -> Self {
+        let chunk_size = (max_bytes / CHUNKS_PER_CACHE).min(MAX_CHUNK_BYTES);
+        let spare_limit = (max_bytes / EVICT_TO_DIVISOR / chunk_size.max(1) + 1).max(SPARE_CHUNKS);
+        Entries {
+            map: HashMap::new(),
+            paths: HashMap::new(),
+            chunks: HashMap::new(),
+            order: VecDeque::new(),
+            open: None,
+            spares: Vec::new(),
+            spare_limit,
+            next_chunk: 0,
+            chunk_size,
+            bytes: 0,
+            generation: 0,
+            recent: VecDeque::new(),
+        }
+    }
+
     fn stale_since(&self, rendered_in_generation: u64, page: &CachedPage) -> bool {
         if rendered_in_generation == self.generation {
             return false;
@@ -371,39 +464,214 @@ impl Entries {
     }
 
     fn fresh(&mut self, key: &str, now: Instant) -> Option<Arc<CachedPage>> {
-        self.clock += 1;
-        let clock = self.clock;
         let entry = self.map.get_mut(key).filter(|entry| entry.page.is_fresh(now))?;
-        entry.last_used = clock;
+        entry.referenced = true;
         Some(Arc::clone(&entry.page))
     }
 
+    fn new_chunk(&mut self, allocated: usize) -> u64 {
+        let id = self.next_chunk;
+        self.next_chunk += 1;
+        self.chunks.insert(id, Chunk { allocated, live: 0, keys: Vec::new(), rest: None });
+        self.order.push_back(id);
+        id
+    }
+
+    /// A shared chunk to fill: a spare nobody reads from any more, else a new allocation.
+    fn open_new_chunk(&mut self) {
+        let chunk_size = self.chunk_size;
+        let reusable = self.spares.iter_mut().position(|spare| spare.try_reclaim(chunk_size));
+        let rest = match reusable {
+            Some(index) => self.spares.swap_remove(index),
+            None => {
+                self.bytes += chunk_size;
+                BytesMut::with_capacity(chunk_size)
+            }
+        };
+        let id = self.new_chunk(chunk_size);
+        self.open = Some(OpenChunk { id, rest });
+    }
+
+    /// Copies a page's bodies into the open chunk (opening one when they do
+    /// not fit), or into an exact allocation of their own when the page is
+    /// big; the page as kept, and its chunk.
+    fn house(&mut self, page: &CachedPage) -> (CachedPage, u64) {
+        let size = page.size();
+        if size > self.chunk_size / 4 {
+            self.bytes += size;
+            let id = self.new_chunk(size);
+            return (page.rehoused(page.bodies().map(owned_exactly)), id);
+        }
+        let fits = self.open.as_ref().is_some_and(|open| open.rest.capacity() - open.rest.len() >= size);
+        if !fits {
+            self.seal_open_chunk();
+            self.open_new_chunk();
+        }
+        let Some(open) = self.open.as_mut() else {
+            self.bytes += size;
+            return (page.rehoused(page.bodies().map(owned_exactly)), self.new_chunk(size));
+        };
+        // Within the capacity checked above, so no write reallocates: every
+        // body shares the chunk's one allocation.
+        let bodies = page.bodies().map(|body| {
+            open.rest.extend_from_slice(body);
+            open.rest.split().freeze()
+        });
+        (page.rehoused(bodies), open.id)
+    }
+
+    /// The open chunk takes no more pages; when its pages have all gone
+    /// meanwhile, it goes too.
+    fn seal_open_chunk(&mut self) {
+        if let Some(open) = self.open.take() {
+            if let Some(chunk) = self.chunks.get_mut(&open.id) {
+                chunk.rest = Some(open.rest);
+            }
+            self.release_if_empty(open.id);
+        }
+    }
+
+    fn release_if_empty(&mut self, chunk: u64) {
+        let open = self.open.as_ref().map(|open| open.id);
+        if open != Some(chunk) && self.chunks.get(&chunk).is_some_and(|chunk| chunk.live == 0) {
+            self.free_chunk(chunk);
+        }
+    }
+
+    /// Forgets a chunk (its pages must have gone or moved): its allocation
+    /// becomes a spare, or goes back to the allocator once its last reader
+    /// (a response still being sent) is done.
+    fn free_chunk(&mut self, id: u64) -> Vec<String> {
+        let mut rest = None;
+        if self.open.as_ref().is_some_and(|open| open.id == id) {
+            rest = self.open.take().map(|open| open.rest);
+        }
+        let Some(chunk) = self.chunks.remove(&id) else {
+            return Vec::new();
+        };
+        match chunk.rest.or(rest) {
+            Some(spare) if self.spares.len() < self.spare_limit && chunk.allocated == self.chunk_size => {
+                self.spares.push(spare);
+            }
+            _ => self.bytes -= chunk.allocated,
+        }
+        chunk.keys
+    }
+
+    fn put(&mut self, key: String, page: &CachedPage) -> Arc<CachedPage> {
+        self.remove(&key);
+        let (kept, chunk) = self.house(page);
+        let kept = Arc::new(kept);
+        if let Some(housing) = self.chunks.get_mut(&chunk) {
+            housing.live += kept.size();
+            housing.keys.push(key.clone());
+        }
+        self.map.insert(key, Entry { page: Arc::clone(&kept), referenced: false, chunk, paths: Vec::new() });
+        kept
+    }
+
     fn remove(&mut self, key: &str) {
-        if let Some(entry) = self.map.remove(key) {
-            self.bytes -= entry.page.size();
-            for path in &entry.paths {
-                self.paths.remove(path);
+        let Some(entry) = self.map.remove(key) else {
+            return;
+        };
+        for path in &entry.paths {
+            self.paths.remove(path);
+        }
+        let Some(chunk) = self.chunks.get_mut(&entry.chunk) else {
+            return;
+        };
+        chunk.live -= entry.page.size();
+        let half_dead = chunk.live * 2 < chunk.allocated;
+        let chunk_id = entry.chunk;
+        if self.open.as_ref().is_some_and(|open| open.id == chunk_id) {
+            return;
+        }
+        if half_dead {
+            // Invalidated pages leave dead space: a chunk less than half
+            // alive moves its pages forward and frees the rest.
+            self.retire(chunk_id, Retiring::MoveLive);
+        } else {
+            self.release_if_empty(chunk_id);
+        }
+    }
+
+    /// Frees a chunk. Its pages that readers asked for since eviction last
+    /// came by (or all of them, when compacting) are copied forward into
+    /// the open chunk; the others leave the cache.
+    fn retire(&mut self, chunk_id: u64, retiring: Retiring) {
+        // Moved pages still read the retired chunk's bytes while they are
+        // copied: the allocation stays alive (as their `Bytes`) until then.
+        for key in self.free_chunk(chunk_id) {
+            let Some(entry) = self.map.get_mut(&key).filter(|entry| entry.chunk == chunk_id) else {
+                continue;
+            };
+            let moving = match retiring {
+                Retiring::MoveLive => true,
+                Retiring::MoveServed => entry.referenced,
+            };
+            if !moving {
+                if let Some(entry) = self.map.remove(&key) {
+                    for path in &entry.paths {
+                        self.paths.remove(path);
+                    }
+                }
+                continue;
+            }
+            entry.referenced = false;
+            let page = Arc::clone(&entry.page);
+            let (kept, chunk) = self.house(&page);
+            let kept = Arc::new(kept);
+            if let Some(housing) = self.chunks.get_mut(&chunk) {
+                housing.live += kept.size();
+                housing.keys.push(key.clone());
+            }
+            if let Some(entry) = self.map.get_mut(&key) {
+                entry.page = kept;
+                entry.chunk = chunk;
             }
         }
     }
 
-    /// Least recently used first, down to 15/16 of the cap, so a full
-    /// cache sorts its entries once per many inserts, not on every one.
+    /// Oldest chunks first, each page given a second chance when it was
+    /// served since the last pass (CLOCK, close to least-recently-used),
+    /// down to 15/16 of the cap so a full cache evicts once per many inserts.
     fn evict_beyond(&mut self, max_bytes: usize) {
         if self.bytes <= max_bytes {
             return;
         }
         let target = max_bytes / EVICT_TO_DIVISOR * (EVICT_TO_DIVISOR - 1);
-        let mut by_use: Vec<(u64, String)> =
-            self.map.iter().map(|(key, entry)| (entry.last_used, key.clone())).collect();
-        by_use.sort_unstable();
-        for (_, key) in by_use {
-            if self.bytes <= target {
+        // Every page moves forward at most once, losing its second chance.
+        let mut passes = 4 * self.order.len() + 4;
+        while self.bytes - self.spares.len() * self.chunk_size > target && passes > 0 {
+            passes -= 1;
+            let Some(oldest) = self.order.pop_front() else {
                 break;
-            }
-            self.remove(&key);
+            };
+            self.retire(oldest, Retiring::MoveServed);
+        }
+        // Kept pages and spares together stay within the cap.
+        while self.bytes > max_bytes && self.spares.pop().is_some() {
+            self.bytes -= self.chunk_size;
         }
     }
+
+    fn clear(&mut self) {
+        self.map.clear();
+        self.paths.clear();
+        let chunks: Vec<u64> = self.chunks.keys().copied().collect();
+        for chunk in chunks {
+            self.free_chunk(chunk);
+        }
+        self.order.clear();
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retiring {
+    /// Compacting: every page still kept moves.
+    MoveLive,
+    /// Evicting: pages served since the last pass move, others go.
+    MoveServed,
 }
 
 /// Eviction frees down to (divisor - 1) / divisor of the cap.
@@ -417,23 +685,28 @@ pub struct PageCache {
     rendering: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Pages rendered since start (misses that did the work), for tests and figures.
     renders: std::sync::atomic::AtomicU64,
+    /// One turn per core to compress a page.
+    compressing: tokio::sync::Semaphore,
 }
 
 impl PageCache {
     pub fn new(max_bytes: u64) -> Self {
+        let max_bytes = usize::try_from(max_bytes).unwrap_or(usize::MAX);
         PageCache {
-            entries: Mutex::new(Entries {
-                map: HashMap::new(),
-                paths: HashMap::new(),
-                bytes: 0,
-                clock: 0,
-                generation: 0,
-                recent: VecDeque::new(),
-            }),
+            entries: Mutex::new(Entries::new(max_bytes)),
             renders: std::sync::atomic::AtomicU64::new(0),
-            max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+            max_bytes,
             rendering: Mutex::new(HashMap::new()),
+            compressing: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            ),
         }
+    }
+
+    /// Waits for a turn to compress a page (one per core at a time).
+    pub async fn compression_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        // The semaphore is never closed; were it, compressing without a turn is still right.
+        self.compressing.acquire().await.ok()
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
@@ -480,7 +753,9 @@ impl PageCache {
         let Some(entry) = entries.map.get_mut(key) else {
             return;
         };
-        if !Arc::ptr_eq(&entry.page, page) || entry.paths.len() >= PATHS_PER_PAGE {
+        // A page moved forward by eviction is the same page in other memory.
+        let same = Arc::ptr_eq(&entry.page, page) || entry.page.etag == page.etag;
+        if !same || entry.paths.len() >= PATHS_PER_PAGE {
             return;
         }
         entry.paths.push(path.to_owned());
@@ -493,27 +768,21 @@ impl PageCache {
         self.entries().generation
     }
 
+    /// Keeps a page (unless an invalidation since its render touched it, or
+    /// it is bigger than the whole cache) and returns it as kept.
     pub fn insert(&self, key: String, page: CachedPage, rendered_in_generation: u64) -> Arc<CachedPage> {
-        let page = Arc::new(page);
-        let size = page.size();
         let mut entries = self.entries();
-        if entries.stale_since(rendered_in_generation, &page) || size > self.max_bytes {
-            return page;
+        if page.size() > self.max_bytes || entries.stale_since(rendered_in_generation, &page) {
+            return Arc::new(page);
         }
-        entries.remove(&key);
-        entries.clock += 1;
-        let last_used = entries.clock;
-        entries.bytes += size;
-        entries.map.insert(key, Entry { page: Arc::clone(&page), last_used, paths: Vec::new() });
+        let kept = entries.put(key, &page);
         entries.evict_beyond(self.max_bytes);
-        page
+        kept
     }
 
     pub fn invalidate_all(&self) {
         let mut entries = self.entries();
-        entries.map.clear();
-        entries.paths.clear();
-        entries.bytes = 0;
+        entries.clear();
         entries.remember(None);
     }
 
@@ -551,7 +820,7 @@ impl PageCache {
         self.entries().map.len()
     }
 
-    /// What the kept pages take, all encodings counted.
+    /// What the kept pages take: their chunks' allocations, dead space included.
     pub fn bytes(&self) -> usize {
         self.entries().bytes
     }
@@ -635,6 +904,134 @@ mod tests {
         let stale = CachedPage::build("<p>old</p>".into(), None, None);
         cache.serve_at("/news/7/x", "article:7", &Arc::new(stale), Some(7));
         assert!(cache.get_by_path("/news/7/x").is_none(), "a page that is not kept gets no path");
+    }
+
+    /// A page whose text says which it is, so a kept copy can be checked
+    /// byte for byte after eviction or compaction moved it.
+    fn numbered_page(number: usize, words: usize) -> (String, CachedPage) {
+        let text = format!("<p>{number}</p>{}", "خبر عاجل ".repeat(words));
+        let page = CachedPage::build(text.clone(), None, None).with_tags(vec![format!("article:{number}")]);
+        (text, page)
+    }
+
+    fn gunzipped(page: &CachedPage) -> Vec<u8> {
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(page.gzip.as_ref()), &mut text).unwrap();
+        text
+    }
+
+    /// What the chunks hold alive is exactly what the kept pages take.
+    fn assert_accounts_balance(cache: &PageCache) {
+        let entries = cache.entries();
+        let kept: usize = entries.map.values().map(|entry| entry.page.size()).sum();
+        let live: usize = entries.chunks.values().map(|chunk| chunk.live).sum();
+        let allocated: usize = entries.chunks.values().map(|chunk| chunk.allocated).sum::<usize>()
+            + entries.spares.len() * entries.chunk_size;
+        assert_eq!(kept, live);
+        assert_eq!(allocated, entries.bytes);
+        assert!(entries.spares.len() <= entries.spare_limit);
+        assert!(entries.map.values().all(|entry| entries.chunks.contains_key(&entry.chunk)));
+    }
+
+    #[test]
+    fn a_full_cache_stays_within_its_cap_and_moved_pages_keep_their_bytes() {
+        // 4 MB: chunks of 64 KB, pages of 3 to 30 KB in three encodings.
+        let cap: usize = 4 << 20;
+        let cache = PageCache::new(cap as u64);
+        let mut seed: u64 = 7;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            usize::try_from(seed >> 33).unwrap()
+        };
+        let mut texts = HashMap::new();
+        let mut served = 0;
+        for round in 0..4000 {
+            let number = next() % 800;
+            match next() % 10 {
+                0..=4 => {
+                    let (text, page) = numbered_page(number, 200 + next() % 1500);
+                    cache.insert(format!("p{number}"), page, cache.generation());
+                    texts.insert(number, text);
+                }
+                5..=8 => {
+                    if let Some(page) = cache.get(&format!("p{number}")) {
+                        assert_eq!(page.identity, texts[&number].as_bytes(), "round {round}");
+                        served += 1;
+                    }
+                }
+                _ => {
+                    cache.invalidate_tags(&[format!("article:{number}")]);
+                }
+            }
+            assert!(cache.bytes() <= cap, "round {round}: {} > {cap}", cache.bytes());
+        }
+        assert_accounts_balance(&cache);
+        assert!(served > 200, "pages were found: {served}");
+        let entries = cache.entries();
+        assert!(entries.chunks.len() > 10, "pages share chunks: {}", entries.chunks.len());
+        for (key, entry) in &entries.map {
+            let number: usize = key[1..].parse().unwrap();
+            assert_eq!(entry.page.identity, texts[&number].as_bytes());
+            assert_eq!(gunzipped(&entry.page), texts[&number].as_bytes());
+        }
+    }
+
+    #[test]
+    fn invalidated_pages_do_not_keep_their_chunks_alive() {
+        let cache = PageCache::new(16 << 20);
+        for number in 0..400 {
+            let (_, page) = numbered_page(number, 1000);
+            cache.insert(format!("p{number}"), page, cache.generation());
+        }
+        let full = cache.bytes();
+        // Nine in ten go: what is left is moved together and the rest freed.
+        let doomed: Vec<String> =
+            (0..400).filter(|number| number % 10 != 0).map(|number| format!("article:{number}")).collect();
+        cache.invalidate_tags(&doomed);
+        assert_accounts_balance(&cache);
+        assert_eq!(cache.len(), 40);
+        let live: usize = cache.entries().map.values().map(|entry| entry.page.size()).sum();
+        // Half-alive chunks at worst, the open one, and the spares.
+        let slack = {
+            let entries = cache.entries();
+            (entries.spare_limit + 1) * entries.chunk_size
+        };
+        assert!(cache.bytes() <= 2 * live + slack, "{} allocated for {live} kept (of {full})", cache.bytes());
+        for number in (0..400).step_by(10) {
+            let page = cache.get(&format!("p{number}")).unwrap();
+            assert!(page.identity.starts_with(format!("<p>{number}</p>").as_bytes()));
+        }
+    }
+
+    #[test]
+    fn freed_chunks_are_reused_once_nobody_reads_them() {
+        let cache = PageCache::new(16 << 20);
+        for number in 0..200 {
+            let (_, page) = numbered_page(number, 1000);
+            cache.insert(format!("p{number}"), page, cache.generation());
+        }
+        // A reader is still being sent a page when everything goes.
+        let in_flight = cache.get("p0").unwrap();
+        let before = cache.bytes();
+        cache.invalidate_all();
+        let spares = {
+            let entries = cache.entries();
+            entries.spare_limit * entries.chunk_size
+        };
+        assert_eq!(cache.bytes(), spares, "spares stay, the rest is freed");
+        assert!(in_flight.identity.starts_with(b"<p>0</p>"));
+        // The chunk that reader holds cannot be reused while it does.
+        let (_, page) = numbered_page(0, 1000);
+        cache.insert("p0".into(), page, cache.generation());
+        cache.invalidate_all();
+        assert_eq!(cache.bytes(), spares);
+        drop(in_flight);
+        for number in 0..200 {
+            let (_, page) = numbered_page(number, 1000);
+            cache.insert(format!("p{number}"), page, cache.generation());
+        }
+        assert_accounts_balance(&cache);
+        assert_eq!(cache.bytes(), before, "the spares were filled again, not allocated anew");
     }
 
     #[test]
