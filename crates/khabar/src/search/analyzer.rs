@@ -15,7 +15,7 @@ pub const FOLDED: &str = "khabar_folded";
 /// Words remembered per thread: news text repeats a few thousand words
 /// endlessly, and folding (NFC) and stemming each of them again was most of
 /// the indexing time.
-const MEMORY_WORDS: usize = 200_000;
+const MEMORY_WORDS: usize = 50_000;
 
 thread_local! {
     /// One map per kind of analysis, keyed by the word as written, so a hit
