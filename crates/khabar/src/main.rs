@@ -3,9 +3,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: khabar_allocator::MiMalloc = khabar_allocator::MiMalloc;
 
 fn main() -> ExitCode {
+    khabar_allocator::return_freed_memory_at_once();
     let command = khabar::cli::Command::parse();
     khabar::cli::init_logging();
     command.yield_to_readers();
