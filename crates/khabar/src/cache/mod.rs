@@ -474,6 +474,12 @@ impl Entries {
         self.next_chunk += 1;
         self.chunks.insert(id, Chunk { allocated, live: 0, keys: Vec::new(), rest: None });
         self.order.push_back(id);
+        // Chunks freed by compaction stay listed until eviction reaches
+        // them, which a cache that is never full never does.
+        if self.order.len() > 2 * self.chunks.len() + CHUNKS_PER_CACHE {
+            let chunks = &self.chunks;
+            self.order.retain(|id| chunks.contains_key(id));
+        }
         id
     }
 
@@ -558,25 +564,36 @@ impl Entries {
         chunk.keys
     }
 
-    fn put(&mut self, key: String, page: &CachedPage) -> Arc<CachedPage> {
-        self.remove(&key);
+    /// Houses a page's bodies and counts it, under `key`, in its chunk.
+    fn place(&mut self, key: &str, page: &CachedPage) -> (Arc<CachedPage>, u64) {
         let (kept, chunk) = self.house(page);
         let kept = Arc::new(kept);
         if let Some(housing) = self.chunks.get_mut(&chunk) {
             housing.live += kept.size();
-            housing.keys.push(key.clone());
+            housing.keys.push(key.to_owned());
         }
+        (kept, chunk)
+    }
+
+    fn put(&mut self, key: String, page: &CachedPage) -> Arc<CachedPage> {
+        self.remove(&key);
+        let (kept, chunk) = self.place(&key, page);
         self.map.insert(key, Entry { page: Arc::clone(&kept), referenced: false, chunk, paths: Vec::new() });
         kept
+    }
+
+    /// Drops a page that left the cache from the paths leading to it.
+    fn forget_paths(&mut self, entry: &Entry) {
+        for path in &entry.paths {
+            self.paths.remove(path);
+        }
     }
 
     fn remove(&mut self, key: &str) {
         let Some(entry) = self.map.remove(key) else {
             return;
         };
-        for path in &entry.paths {
-            self.paths.remove(path);
-        }
+        self.forget_paths(&entry);
         let Some(chunk) = self.chunks.get_mut(&entry.chunk) else {
             return;
         };
@@ -611,20 +628,13 @@ impl Entries {
             };
             if !moving {
                 if let Some(entry) = self.map.remove(&key) {
-                    for path in &entry.paths {
-                        self.paths.remove(path);
-                    }
+                    self.forget_paths(&entry);
                 }
                 continue;
             }
             entry.referenced = false;
             let page = Arc::clone(&entry.page);
-            let (kept, chunk) = self.house(&page);
-            let kept = Arc::new(kept);
-            if let Some(housing) = self.chunks.get_mut(&chunk) {
-                housing.live += kept.size();
-                housing.keys.push(key.clone());
-            }
+            let (kept, chunk) = self.place(&key, &page);
             if let Some(entry) = self.map.get_mut(&key) {
                 entry.page = kept;
                 entry.chunk = chunk;
@@ -914,6 +924,14 @@ mod tests {
         (text, page)
     }
 
+    /// Keeps pages 0..count of `words` words each under keys p0, p1, ….
+    fn keep_numbered_pages(cache: &PageCache, count: usize, words: usize) {
+        for number in 0..count {
+            let (_, page) = numbered_page(number, words);
+            cache.insert(format!("p{number}"), page, cache.generation());
+        }
+    }
+
     fn gunzipped(page: &CachedPage) -> Vec<u8> {
         let mut text = Vec::new();
         std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(page.gzip.as_ref()), &mut text).unwrap();
@@ -930,6 +948,10 @@ mod tests {
         assert_eq!(kept, live);
         assert_eq!(allocated, entries.bytes);
         assert!(entries.spares.len() <= entries.spare_limit);
+        assert!(
+            entries.order.len() <= 2 * entries.chunks.len() + CHUNKS_PER_CACHE,
+            "freed chunks are not listed forever"
+        );
         assert!(entries.map.values().all(|entry| entries.chunks.contains_key(&entry.chunk)));
     }
 
@@ -979,10 +1001,7 @@ mod tests {
     #[test]
     fn invalidated_pages_do_not_keep_their_chunks_alive() {
         let cache = PageCache::new(16 << 20);
-        for number in 0..400 {
-            let (_, page) = numbered_page(number, 1000);
-            cache.insert(format!("p{number}"), page, cache.generation());
-        }
+        keep_numbered_pages(&cache, 400, 1000);
         let full = cache.bytes();
         // Nine in ten go: what is left is moved together and the rest freed.
         let doomed: Vec<String> =
@@ -1006,10 +1025,7 @@ mod tests {
     #[test]
     fn freed_chunks_are_reused_once_nobody_reads_them() {
         let cache = PageCache::new(16 << 20);
-        for number in 0..200 {
-            let (_, page) = numbered_page(number, 1000);
-            cache.insert(format!("p{number}"), page, cache.generation());
-        }
+        keep_numbered_pages(&cache, 200, 1000);
         // A reader is still being sent a page when everything goes.
         let in_flight = cache.get("p0").unwrap();
         let before = cache.bytes();
@@ -1026,10 +1042,7 @@ mod tests {
         cache.invalidate_all();
         assert_eq!(cache.bytes(), spares);
         drop(in_flight);
-        for number in 0..200 {
-            let (_, page) = numbered_page(number, 1000);
-            cache.insert(format!("p{number}"), page, cache.generation());
-        }
+        keep_numbered_pages(&cache, 200, 1000);
         assert_accounts_balance(&cache);
         assert_eq!(cache.bytes(), before, "the spares were filled again, not allocated anew");
     }
