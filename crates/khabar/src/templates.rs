@@ -157,17 +157,31 @@ impl Templates {
 /// also for text placed into already rendered HTML (newsletter slots).
 pub fn escape_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            other => escaped.push(other),
-        }
-    }
+    // Writing to a String cannot fail.
+    let _ = write_escaped(&mut escaped, text);
     escaped
+}
+
+/// Copies the text between the characters that need escaping in whole runs:
+/// Arabic text is almost all runs, and going character by character decoded
+/// and re-encoded every letter (5% of an uncached article render).
+fn write_escaped(output: &mut impl std::fmt::Write, text: &str) -> std::fmt::Result {
+    let mut run_start = 0;
+    for (index, byte) in text.bytes().enumerate() {
+        let replacement = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        // ASCII bytes always sit on character boundaries in UTF-8.
+        output.write_str(text.get(run_start..index).unwrap_or_default())?;
+        output.write_str(replacement)?;
+        run_start = index + 1;
+    }
+    output.write_str(text.get(run_start..).unwrap_or_default())
 }
 
 /// minijinja's HTML escaping also escapes `/`, which bloats every URL in a
@@ -175,9 +189,23 @@ pub fn escape_html(text: &str) -> String {
 /// quoted attributes, and keeps pages smaller.
 fn escape_html_minimally(output: &mut Output, state: &State, value: &Value) -> Result<(), minijinja::Error> {
     match (state.auto_escape(), value.as_str()) {
-        (AutoEscape::Html, Some(text)) if !value.is_safe() => output
-            .write_str(&escape_html(text))
+        (AutoEscape::Html, Some(text)) if !value.is_safe() => write_escaped(output, text)
             .map_err(|error| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, error.to_string())),
         _ => minijinja::escape_formatter(output, state, value),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::escape_html;
+
+    #[test]
+    fn escaping_keeps_arabic_runs_and_replaces_the_five_characters() {
+        assert_eq!(escape_html("خبر عاجل"), "خبر عاجل");
+        assert_eq!(escape_html("<b>\"سارة\" & 'ليلى'</b>"), "&lt;b&gt;&quot;سارة&quot; &amp; &#39;ليلى&#39;&lt;/b&gt;");
+        assert_eq!(escape_html("&"), "&amp;");
+        assert_eq!(escape_html("نص/مع/شرطات"), "نص/مع/شرطات");
+        assert_eq!(escape_html(""), "");
     }
 }

@@ -3,7 +3,8 @@
 
 use sqlx::FromRow;
 
-use crate::store::{with_pool, Store, StoreError};
+use crate::store::reads::{placeholders, sqlite_row};
+use crate::store::{with_pool, Arg, Store, StoreError};
 
 /// The columns every article list needs; a macro so queries stay `&'static str`.
 macro_rules! card_columns {
@@ -35,6 +36,20 @@ pub struct ArticleCard {
     pub word_count: i64,
 }
 
+sqlite_row!(ArticleCard {
+    id,
+    slug,
+    title,
+    summary,
+    section_name,
+    section_slug,
+    breaking,
+    featured_image,
+    featured_caption,
+    published_at,
+    word_count,
+});
+
 #[derive(Debug, Clone, FromRow)]
 pub struct ArticleRow {
     pub id: i64,
@@ -61,6 +76,32 @@ pub struct ArticleRow {
     pub review_requested_at: Option<i64>,
     pub revision: i64,
 }
+
+sqlite_row!(ArticleRow {
+    id,
+    slug,
+    title,
+    summary,
+    body_markdown,
+    body_html,
+    word_count,
+    status,
+    section_id,
+    section_name,
+    section_slug,
+    breaking,
+    featured_image,
+    featured_caption,
+    featured_credit,
+    seo_description,
+    social_image,
+    published_at,
+    created_at,
+    updated_at,
+    created_by,
+    review_requested_at,
+    revision,
+});
 
 impl ArticleRow {
     pub fn is_visible(&self, now: i64) -> bool {
@@ -108,6 +149,8 @@ pub struct AttachedName {
     pub name: String,
     pub slug: String,
 }
+
+sqlite_row!(AttachedName { article_id, name, slug });
 
 /// Which published articles a list shows; slugs as stored.
 #[derive(Debug, Clone, Default)]
@@ -395,8 +438,7 @@ impl Store {
 
     pub async fn article_by_id(&self, id: i64) -> Result<Option<ArticleRow>, StoreError> {
         let sql = format!("{ARTICLE_ROW_SELECT} WHERE a.id = $1");
-        let row = with_pool!(self, pool => sqlx::query_as::<_, ArticleRow>(&sql).bind(id).fetch_optional(pool).await)?;
-        Ok(row)
+        self.read_optional(&sql, &[Arg::Int(id)]).await
     }
 
     pub async fn tags_of(&self, article_ids: &[i64]) -> Result<Vec<AttachedName>, StoreError> {
@@ -428,16 +470,9 @@ impl Store {
         if article_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = with_pool!(self, pool => {
-            let mut query = sqlx::QueryBuilder::new(head);
-            let mut ids = query.separated(", ");
-            for id in article_ids {
-                ids.push_bind(*id);
-            }
-            query.push(tail);
-            query.build_query_as::<AttachedName>().fetch_all(pool).await
-        })?;
-        Ok(rows)
+        let sql = format!("{head}{}{tail}", placeholders(1, article_ids.len()));
+        let ids: Vec<Arg> = article_ids.iter().map(|id| Arg::Int(*id)).collect();
+        self.read_all(&sql, &ids).await
     }
 
     /// The newest visible articles of a list, without counting them all (feeds).
@@ -564,15 +599,11 @@ impl Store {
             visible!("$4"),
             ") ranked ORDER BY relevance DESC, published_at DESC, id DESC LIMIT $5"
         );
-        let cards = with_pool!(self, pool => sqlx::query_as::<_, ArticleCard>(SQL)
-            .bind(article_id)
-            .bind(section_id)
-            .bind(reference_time)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(pool)
-            .await)?;
-        Ok(cards)
+        self.read_all(
+            SQL,
+            &[Arg::Int(article_id), Arg::Int(section_id), Arg::Int(reference_time), Arg::Int(now), Arg::Int(limit)],
+        )
+        .await
     }
 
     /// Adds counted reads; reads of articles deleted meanwhile are dropped.

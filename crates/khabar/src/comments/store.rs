@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use crate::store::{with_pool, Store, StoreError};
+use crate::store::reads::{placeholders, sqlite_row};
+use crate::store::{with_pool, Arg, Store, StoreError};
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct CommentRow {
@@ -24,6 +25,23 @@ pub struct CommentRow {
     pub created_at: i64,
     pub updated_at: i64,
 }
+
+sqlite_row!(CommentRow {
+    id,
+    article_id,
+    parent_id,
+    name,
+    email_hash,
+    address_hash,
+    body_markdown,
+    body_html,
+    status,
+    held_for,
+    reports,
+    editor_note,
+    created_at,
+    updated_at,
+});
 
 const COLUMNS: &str = "id, article_id, parent_id, name, email_hash, address_hash, body_markdown, body_html, status, \
                        held_for, reports, editor_note, created_at, updated_at";
@@ -52,15 +70,15 @@ pub struct ArticleForComments {
     pub comments_closed: bool,
 }
 
+sqlite_row!(ArticleForComments { id, status, published_at, comments_closed });
+
 impl Store {
     pub async fn article_for_comments(&self, article_id: i64) -> Result<Option<ArticleForComments>, StoreError> {
-        let row = with_pool!(self, pool => sqlx::query_as::<_, ArticleForComments>(
+        self.read_optional(
             "SELECT id, status, published_at, comments_closed FROM articles WHERE id = $1",
+            &[Arg::Int(article_id)],
         )
-        .bind(article_id)
-        .fetch_optional(pool)
-        .await)?;
-        Ok(row)
+        .await
     }
 
     pub async fn set_comments_closed(&self, article_id: i64, closed: bool) -> Result<bool, StoreError> {
@@ -120,19 +138,13 @@ impl Store {
         if article_ids.is_empty() {
             return Ok(std::collections::HashMap::new());
         }
-        let placeholders: Vec<String> = (1..=article_ids.len()).map(|index| format!("${index}")).collect();
         let sql = format!(
             "SELECT article_id, COUNT(*) FROM comments WHERE status = 'approved' AND article_id IN ({}) \
              GROUP BY article_id",
-            placeholders.join(", ")
+            placeholders(1, article_ids.len())
         );
-        let rows: Vec<(i64, i64)> = with_pool!(self, pool => {
-            let mut query = sqlx::query_as(&sql);
-            for id in article_ids {
-                query = query.bind(*id);
-            }
-            query.fetch_all(pool).await
-        })?;
+        let ids: Vec<Arg> = article_ids.iter().map(|id| Arg::Int(*id)).collect();
+        let rows: Vec<(i64, i64)> = self.read_all(&sql, &ids).await?;
         Ok(rows.into_iter().collect())
     }
 
@@ -275,13 +287,7 @@ impl Store {
              SELECT {COLUMNS} FROM comments WHERE status = 'approved' \
              AND (id IN (SELECT id FROM page) OR parent_id IN (SELECT id FROM page)) ORDER BY created_at, id"
         );
-        let rows = with_pool!(self, pool => sqlx::query_as::<_, CommentRow>(&sql)
-            .bind(article_id)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(pool)
-            .await)?;
-        Ok(rows)
+        self.read_all(&sql, &[Arg::Int(article_id), Arg::Int(limit), Arg::Int(offset)]).await
     }
 
     /// The approved replies to a comment, oldest first.
@@ -296,14 +302,14 @@ impl Store {
 
     /// An article's approved comments: all of them, and the top-level ones (pages count those).
     pub async fn approved_comment_totals(&self, article_id: i64) -> Result<(i64, i64), StoreError> {
-        let totals: (i64, i64) = with_pool!(self, pool => sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN parent_id IS NULL THEN 1 ELSE 0 END), 0) \
-             FROM comments WHERE article_id = $1 AND status = 'approved'",
-        )
-        .bind(article_id)
-        .fetch_one(pool)
-        .await)?;
-        Ok(totals)
+        let totals: Option<(i64, i64)> = self
+            .read_optional(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN parent_id IS NULL THEN 1 ELSE 0 END), 0) \
+                 FROM comments WHERE article_id = $1 AND status = 'approved'",
+                &[Arg::Int(article_id)],
+            )
+            .await?;
+        Ok(totals.unwrap_or((0, 0)))
     }
 
     /// The hash of the key that lets the writer's browser edit a comment.

@@ -30,6 +30,20 @@ pub struct MediaRow {
     pub created_at: i64,
 }
 
+crate::store::reads::sqlite_row!(MediaRow {
+    id,
+    path,
+    width,
+    height,
+    bytes,
+    alt,
+    caption,
+    credit,
+    variant_widths,
+    variants_ready,
+    created_at,
+});
+
 impl MediaRow {
     /// `/media/uploads/2026/11/abc.jpg` → `/media/uploads/2026/11/abc-640.jpg`
     pub fn variant_path(&self, width: u32) -> String {
@@ -123,16 +137,12 @@ impl Store {
         if paths.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = with_pool!(self, pool => {
-            let mut query = sqlx::QueryBuilder::new(format!("SELECT {MEDIA_COLUMNS} FROM media WHERE path IN ("));
-            let mut list = query.separated(", ");
-            for path in paths {
-                list.push_bind(path.clone());
-            }
-            query.push(")");
-            query.build_query_as::<MediaRow>().fetch_all(pool).await
-        })?;
-        Ok(rows)
+        let sql = format!(
+            "SELECT {MEDIA_COLUMNS} FROM media WHERE path IN ({})",
+            crate::store::reads::placeholders(1, paths.len())
+        );
+        let paths: Vec<crate::store::Arg> = paths.iter().map(|path| crate::store::Arg::Text(path)).collect();
+        self.read_all(&sql, &paths).await
     }
 
     pub async fn describe_media(&self, id: i64, alt: &str, caption: &str, credit: &str) -> Result<bool, StoreError> {

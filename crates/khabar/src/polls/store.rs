@@ -3,6 +3,8 @@
 
 use sqlx::FromRow;
 
+use crate::store::reads::sqlite_row;
+use crate::store::Arg;
 use crate::store::{with_pool, Store, StoreError};
 
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
@@ -23,6 +25,23 @@ pub struct PollRow {
     pub updated_at: i64,
 }
 
+sqlite_row!(PollRow {
+    id,
+    question,
+    multiple,
+    placement,
+    article_id,
+    status,
+    opens_at,
+    closes_at,
+    staff_only,
+    address_allowance,
+    voters,
+    created_by,
+    created_at,
+    updated_at,
+});
+
 const POLL_COLUMNS: &str = "id, question, multiple, placement, article_id, status, opens_at, closes_at, staff_only, \
      address_allowance, voters, created_by, created_at, updated_at";
 
@@ -35,6 +54,8 @@ pub struct OptionRow {
     pub hidden: bool,
     pub votes: i64,
 }
+
+sqlite_row!(OptionRow { id, poll_id, position, label, hidden, votes });
 
 /// A poll as written by the newsroom.
 #[derive(Debug, Clone)]
@@ -197,23 +218,17 @@ impl Store {
 
     pub async fn poll(&self, id: i64) -> Result<Option<(PollRow, Vec<OptionRow>)>, StoreError> {
         let sql = format!("SELECT {POLL_COLUMNS} FROM polls WHERE id = $1");
-        let found = with_pool!(self, pool => {
-            let poll = sqlx::query_as::<_, PollRow>(&sql).bind(id).fetch_optional(pool).await?;
-            match poll {
-                None => Ok::<_, sqlx::Error>(None),
-                Some(poll) => {
-                    let options = sqlx::query_as::<_, OptionRow>(
-                        "SELECT id, poll_id, position, label, hidden, votes FROM poll_options \
-                         WHERE poll_id = $1 ORDER BY position",
-                    )
-                    .bind(id)
-                    .fetch_all(pool)
-                    .await?;
-                    Ok(Some((poll, options)))
-                }
-            }
-        })?;
-        Ok(found)
+        let Some(poll) = self.read_optional::<PollRow>(&sql, &[Arg::Int(id)]).await? else {
+            return Ok(None);
+        };
+        let options = self
+            .read_all(
+                "SELECT id, poll_id, position, label, hidden, votes FROM poll_options \
+                 WHERE poll_id = $1 ORDER BY position",
+                &[Arg::Int(id)],
+            )
+            .await?;
+        Ok(Some((poll, options)))
     }
 
     /// The newest poll placed in the sidebar that is not archived.
@@ -228,14 +243,14 @@ impl Store {
 
     /// The newest poll attached to an article, not archived.
     pub async fn article_poll_id(&self, article_id: i64) -> Result<Option<i64>, StoreError> {
-        let id = with_pool!(self, pool => sqlx::query_scalar::<_, i64>(
-            "SELECT id FROM polls WHERE placement = 'article' AND article_id = $1 AND status <> 'archived' \
-             ORDER BY id DESC LIMIT 1",
-        )
-        .bind(article_id)
-        .fetch_optional(pool)
-        .await)?;
-        Ok(id)
+        let id: Option<(i64,)> = self
+            .read_optional(
+                "SELECT id FROM polls WHERE placement = 'article' AND article_id = $1 AND status <> 'archived' \
+                 ORDER BY id DESC LIMIT 1",
+                &[Arg::Int(article_id)],
+            )
+            .await?;
+        Ok(id.map(|(id,)| id))
     }
 
     pub async fn polls_list(&self, limit: i64) -> Result<Vec<PollRow>, StoreError> {

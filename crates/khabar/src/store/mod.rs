@@ -11,6 +11,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+pub mod reads;
+pub use reads::Arg;
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -18,6 +21,8 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    SqliteRead(#[from] rusqlite::Error),
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://…")]
@@ -61,6 +66,8 @@ pub async fn counting_queries<F: std::future::Future>(work: F) -> (F::Output, u3
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
+    /// SQLite sites' render reads, on the caller's thread (see `reads`).
+    readers: Option<std::sync::Arc<reads::SqliteReaders>>,
 }
 
 impl Store {
@@ -78,7 +85,8 @@ impl Store {
         // more of them than cores spent the uncached render's time switching
         // between threads (8 served 1,289 uncached pages/s, 4 served ~1,540).
         let pool = SqlitePoolOptions::new().max_connections(4).min_connections(1).connect_with(options).await?;
-        let store = Store { pool: Pool::Sqlite(pool) };
+        let readers = Some(std::sync::Arc::new(reads::SqliteReaders::new(path)));
+        let store = Store { pool: Pool::Sqlite(pool), readers };
         store.migrate().await?;
         Ok(store)
     }
@@ -90,7 +98,7 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        let store = Store { pool: Pool::Postgres(pool) };
+        let store = Store { pool: Pool::Postgres(pool), readers: None };
         store.migrate().await?;
         Ok(store)
     }
@@ -131,7 +139,7 @@ impl Store {
                     .max_lifetime(None)
                     .connect_with(options)
                     .await?;
-                Ok(Store { pool: Pool::Sqlite(own) })
+                Ok(Store { pool: Pool::Sqlite(own), readers: self.readers.clone() })
             }
             Pool::Postgres(_) => Ok(self.clone()),
         }

@@ -1,0 +1,270 @@
+//! Small reads that pages are rendered from, run where they are asked for.
+//!
+//! sqlx gives each SQLite connection a thread of its own and hands it every
+//! query and every row through channels. An article page asks about ten
+//! small questions, and the two thread switches each one costs were about
+//! half of an uncached render's CPU on a 2-core machine. On SQLite sites
+//! these reads go through rusqlite on the caller's thread instead: each is a
+//! bounded lookup through an index (tens of microseconds), shorter than the
+//! template the answers fill. Writes, migrations and the big scans (search
+//! reindexing, imports, sitemaps' counts) stay on sqlx.
+//!
+//! The SQL is the same text for both backends: `$N` parameters are bound by
+//! their number here as sqlx binds them, and a row type names its columns
+//! once for sqlx (`FromRow`) and once for rusqlite (`sqlite_row!`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{CachedStatement, OpenFlags};
+
+use super::{Pool, Store, StoreError};
+
+/// Read connections kept for reuse; more are opened when more threads read
+/// at once (the runtime's workers, a few blocking tasks) and closed after.
+const IDLE_READERS: usize = 8;
+
+/// One statement per distinct query text: the render paths use a few dozen.
+const STATEMENTS_PER_READER: usize = 128;
+
+/// A reader waits this long for a lock; in WAL mode only a checkpoint that
+/// resets the log makes it wait at all, for milliseconds.
+const READER_BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A value bound to a `$N` parameter, for either backend.
+#[derive(Debug, Clone, Copy)]
+pub enum Arg<'a> {
+    Int(i64),
+    Text(&'a str),
+    OptionalText(Option<&'a str>),
+}
+
+/// A row type that can be read from a rusqlite row by column name.
+pub trait FromSqliteRow: Sized {
+    fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+}
+
+/// Implements [`FromSqliteRow`] for a struct from its field names, which are
+/// its columns' names, as `#[derive(sqlx::FromRow)]` reads them.
+macro_rules! sqlite_row {
+    ($type:ty { $($field:ident),+ $(,)? }) => {
+        impl $crate::store::reads::FromSqliteRow for $type {
+            fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok(Self { $($field: row.get(stringify!($field))?),+ })
+            }
+        }
+    };
+}
+pub(crate) use sqlite_row;
+
+impl FromSqliteRow for (i64,) {
+    fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok((row.get(0)?,))
+    }
+}
+
+impl FromSqliteRow for (i64, i64) {
+    fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok((row.get(0)?, row.get(1)?))
+    }
+}
+
+/// `$1, $2, …` for a list bound after `first - 1` other parameters.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|number| format!("${number}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The site's SQLite file, opened once per reading thread at a time.
+#[derive(Debug)]
+pub struct SqliteReaders {
+    path: PathBuf,
+    idle: Mutex<Vec<rusqlite::Connection>>,
+}
+
+impl SqliteReaders {
+    pub fn new(path: &Path) -> Self {
+        SqliteReaders { path: path.to_owned(), idle: Mutex::new(Vec::new()) }
+    }
+
+    fn open(&self) -> rusqlite::Result<rusqlite::Connection> {
+        // Read-write without create: a read-only handle could not take part
+        // in WAL's shared-memory index when it is the last one open.
+        let connection = rusqlite::Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        connection.busy_timeout(READER_BUSY_TIMEOUT)?;
+        connection.pragma_update(None, "query_only", true)?;
+        connection.set_prepared_statement_cache_capacity(STATEMENTS_PER_READER);
+        Ok(connection)
+    }
+
+    fn run<T>(&self, work: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let kept = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        let connection = match kept {
+            Some(connection) => connection,
+            None => self.open()?,
+        };
+        let result = work(&connection);
+        let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() < IDLE_READERS {
+            idle.push(connection);
+        }
+        Ok(result?)
+    }
+}
+
+fn bind(statement: &mut CachedStatement<'_>, args: &[Arg<'_>]) -> rusqlite::Result<()> {
+    for index in 1..=statement.parameter_count() {
+        let number = statement
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|number| number.parse::<usize>().ok())
+            .ok_or_else(|| rusqlite::Error::InvalidParameterName(format!("parameter {index} is not $N")))?;
+        let arg = number
+            .checked_sub(1)
+            .and_then(|position| args.get(position))
+            .ok_or_else(|| rusqlite::Error::InvalidParameterName(format!("${number} has no value")))?;
+        match *arg {
+            Arg::Int(value) => statement.raw_bind_parameter(index, value)?,
+            Arg::Text(value) => statement.raw_bind_parameter(index, value)?,
+            Arg::OptionalText(value) => statement.raw_bind_parameter(index, value)?,
+        }
+    }
+    Ok(())
+}
+
+fn sqlite_rows<T: FromSqliteRow>(
+    connection: &rusqlite::Connection,
+    sql: &str,
+    args: &[Arg<'_>],
+    limit: usize,
+) -> rusqlite::Result<Vec<T>> {
+    let mut statement = connection.prepare_cached(sql)?;
+    bind(&mut statement, args)?;
+    let mut rows = statement.raw_query();
+    let mut found = Vec::new();
+    while found.len() < limit {
+        match rows.next()? {
+            Some(row) => found.push(T::from_sqlite_row(row)?),
+            None => break,
+        }
+    }
+    Ok(found)
+}
+
+/// Binds `args` to a sqlx query in order (`$1` first).
+macro_rules! bind_args {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match *arg {
+                Arg::Int(value) => query.bind(value),
+                Arg::Text(value) => query.bind(value),
+                Arg::OptionalText(value) => query.bind(value),
+            };
+        }
+        query
+    }};
+}
+
+/// Runs a read through sqlx: one row fetched when one is wanted.
+macro_rules! fetch {
+    ($pool:expr, $sql:expr, $args:expr, $limit:expr) => {{
+        let query = bind_args!(sqlx::query_as::<_, T>($sql), $args);
+        if $limit == 1 {
+            Ok(query.fetch_optional($pool).await?.into_iter().collect())
+        } else {
+            Ok(query.fetch_all($pool).await?.into_iter().take($limit).collect())
+        }
+    }};
+}
+
+impl Store {
+    /// Every row of a bounded read.
+    pub async fn read_all<T>(&self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>, StoreError>
+    where
+        T: FromSqliteRow
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        self.read(sql, args, usize::MAX).await
+    }
+
+    /// The first row of a read, if there is one.
+    pub async fn read_optional<T>(&self, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>, StoreError>
+    where
+        T: FromSqliteRow
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        Ok(self.read(sql, args, 1).await?.pop())
+    }
+
+    async fn read<T>(&self, sql: &str, args: &[Arg<'_>], limit: usize) -> Result<Vec<T>, StoreError>
+    where
+        T: FromSqliteRow
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        match (self.pool(), &self.readers) {
+            (Pool::Sqlite(_), Some(readers)) => readers.run(|connection| sqlite_rows(connection, sql, args, limit)),
+            (Pool::Sqlite(pool), None) => fetch!(pool, sql, args, limit),
+            (Pool::Postgres(pool), _) => fetch!(pool, sql, args, limit),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::{placeholders, sqlite_rows, Arg};
+
+    #[test]
+    fn parameters_are_bound_by_their_number_not_their_order() {
+        let connection = rusqlite::Connection::open_in_memory().unwrap();
+        let rows: Vec<(i64, i64)> =
+            sqlite_rows(&connection, "SELECT $2 - $1, $1", &[Arg::Int(1), Arg::Int(10)], usize::MAX).unwrap();
+        assert_eq!(rows, vec![(9, 1)]);
+        let rows: Vec<(i64,)> = sqlite_rows(
+            &connection,
+            "SELECT length($3) + COALESCE(length($2), 100) + $1",
+            &[Arg::Int(1), Arg::OptionalText(None), Arg::Text("خبر")],
+            usize::MAX,
+        )
+        .unwrap();
+        assert_eq!(rows, vec![(104,)]);
+    }
+
+    #[test]
+    fn a_parameter_without_a_value_is_an_error_not_a_null() {
+        let connection = rusqlite::Connection::open_in_memory().unwrap();
+        let missing = sqlite_rows::<(i64,)>(&connection, "SELECT $2", &[Arg::Int(1)], usize::MAX);
+        assert!(missing.is_err());
+        let unnumbered = sqlite_rows::<(i64,)>(&connection, "SELECT :name", &[Arg::Int(1)], usize::MAX);
+        assert!(unnumbered.is_err());
+    }
+
+    #[test]
+    fn a_limit_stops_reading_rows() {
+        let connection = rusqlite::Connection::open_in_memory().unwrap();
+        let sql = "WITH RECURSIVE numbers(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM numbers WHERE n < $1) \
+                   SELECT n FROM numbers";
+        let rows: Vec<(i64,)> = sqlite_rows(&connection, sql, &[Arg::Int(50)], 3).unwrap();
+        assert_eq!(rows, vec![(1,), (2,), (3,)]);
+    }
+
+    #[test]
+    fn placeholders_number_on_from_the_first() {
+        assert_eq!(placeholders(1, 3), "$1, $2, $3");
+        assert_eq!(placeholders(4, 2), "$4, $5");
+        assert_eq!(placeholders(1, 0), "");
+    }
+}
