@@ -160,6 +160,18 @@ pub struct ListFilter {
     pub author: Option<String>,
 }
 
+impl ListFilter {
+    /// `LIST_WHERE`'s parameters, `$1` to `$4`.
+    fn args(&self, now: i64) -> Vec<Arg<'_>> {
+        vec![
+            Arg::Int(now),
+            Arg::OptionalText(self.section.as_deref()),
+            Arg::OptionalText(self.tag.as_deref()),
+            Arg::OptionalText(self.author.as_deref()),
+        ]
+    }
+}
+
 /// What a write stores; names are resolved (and created) inside the transaction.
 #[derive(Debug, Clone)]
 pub struct ArticleWrite {
@@ -483,15 +495,9 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ArticleCard>, StoreError> {
         let sql = format!("SELECT {}{LIST_WHERE} ORDER BY a.published_at DESC, a.id DESC LIMIT $5", card_columns!());
-        let cards = with_pool!(self, pool => sqlx::query_as::<_, ArticleCard>(&sql)
-            .bind(now)
-            .bind(&filter.section)
-            .bind(&filter.tag)
-            .bind(&filter.author)
-            .bind(limit)
-            .fetch_all(pool)
-            .await)?;
-        Ok(cards)
+        let mut args = filter.args(now);
+        args.push(Arg::Int(limit));
+        self.read_all(&sql, &args).await
     }
 
     /// One page of visible articles, newest first, and how many there are in all.
@@ -506,25 +512,19 @@ impl Store {
         let list_sql =
             format!("SELECT {}{WHERE} ORDER BY a.published_at DESC, a.id DESC LIMIT $5 OFFSET $6", card_columns!());
         let count_sql = format!("SELECT COUNT(*){WHERE}");
-        let (cards, total) = with_pool!(self, pool => {
-            let cards = sqlx::query_as::<_, ArticleCard>(&list_sql)
-                .bind(now)
-                .bind(&filter.section)
-                .bind(&filter.tag)
-                .bind(&filter.author)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(pool)
-                .await?;
-            let total: i64 = sqlx::query_scalar(&count_sql)
-                .bind(now)
-                .bind(&filter.section)
-                .bind(&filter.tag)
-                .bind(&filter.author)
-                .fetch_one(pool)
-                .await?;
-            Ok::<_, sqlx::Error>((cards, total))
-        })?;
+        let mut args = filter.args(now);
+        args.extend([Arg::Int(limit), Arg::Int(offset)]);
+        let cards = self.read_all(&list_sql, &args).await?;
+        // Counting grows with the list (a whole site's articles, for the
+        // unfiltered one), so it stays on sqlx's own thread rather than
+        // holding up the runtime's.
+        let total: i64 = with_pool!(self, pool => sqlx::query_scalar(&count_sql)
+            .bind(now)
+            .bind(&filter.section)
+            .bind(&filter.tag)
+            .bind(&filter.author)
+            .fetch_one(pool)
+            .await)?;
         Ok((cards, total))
     }
 

@@ -233,12 +233,13 @@ impl Store {
 
     /// The newest poll placed in the sidebar that is not archived.
     pub async fn sidebar_poll_id(&self) -> Result<Option<i64>, StoreError> {
-        let id = with_pool!(self, pool => sqlx::query_scalar::<_, i64>(
-            "SELECT id FROM polls WHERE placement = 'sidebar' AND status <> 'archived' ORDER BY id DESC LIMIT 1",
-        )
-        .fetch_optional(pool)
-        .await)?;
-        Ok(id)
+        let id: Option<(i64,)> = self
+            .read_optional(
+                "SELECT id FROM polls WHERE placement = 'sidebar' AND status <> 'archived' ORDER BY id DESC LIMIT 1",
+                &[],
+            )
+            .await?;
+        Ok(id.map(|(id,)| id))
     }
 
     /// The newest poll attached to an article, not archived.

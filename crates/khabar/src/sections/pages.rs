@@ -55,7 +55,7 @@ pub async fn home(State(state): State<AppState>, uri: Uri, request_headers: Head
 async fn render_home(state: &AppState) -> Result<RenderedPage, AppError> {
     let now = now_seconds();
     let everything = ListFilter::default();
-    let (latest, _) = state.store.list_articles(&everything, now, 0, LATEST_COUNT + 1).await?;
+    let latest = state.store.latest_cards(&everything, now, LATEST_COUNT + 1).await?;
     let top_index =
         latest.iter().position(|card| card.breaking && now - card.published_at < BREAKING_LEAD_SECONDS).unwrap_or(0);
     let top_id = latest.get(top_index).map(|card| card.id);
@@ -71,7 +71,7 @@ async fn render_home(state: &AppState) -> Result<RenderedPage, AppError> {
     let mut blocks = Vec::with_capacity(sections.len());
     for section in &sections {
         let filter = ListFilter { section: Some(section.slug.clone()), ..ListFilter::default() };
-        let (cards, _) = state.store.list_articles(&filter, now, 0, SECTION_BLOCK_COUNT + 1).await?;
+        let cards = state.store.latest_cards(&filter, now, SECTION_BLOCK_COUNT + 1).await?;
         // The lead story is already at the top of the page.
         let articles = cards
             .iter()

@@ -2,7 +2,8 @@
 
 use sqlx::FromRow;
 
-use crate::store::{with_pool, Store, StoreError};
+use crate::store::reads::sqlite_row;
+use crate::store::{with_pool, Arg, Store, StoreError};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct SectionRow {
@@ -14,6 +15,8 @@ pub struct SectionRow {
     pub article_count: i64,
 }
 
+sqlite_row!(SectionRow { id, name, slug, description, position, article_count });
+
 #[derive(Debug, Clone, FromRow)]
 pub struct TagRow {
     pub id: i64,
@@ -21,6 +24,8 @@ pub struct TagRow {
     pub slug: String,
     pub article_count: i64,
 }
+
+sqlite_row!(TagRow { id, name, slug, article_count });
 
 #[derive(Debug, Clone, FromRow)]
 pub struct AuthorRow {
@@ -30,6 +35,8 @@ pub struct AuthorRow {
     pub bio: String,
     pub article_count: i64,
 }
+
+sqlite_row!(AuthorRow { id, name, slug, bio, article_count });
 
 /// Counts only what a reader can see at `$1`.
 const VISIBLE_COUNT: &str = "a.status = 'published' AND a.published_at <= $1";
@@ -68,33 +75,27 @@ impl Store {
     }
 
     pub async fn section_by_slug(&self, slug: &str) -> Result<Option<SectionRow>, StoreError> {
-        let row = with_pool!(self, pool => sqlx::query_as::<_, SectionRow>(
+        self.read_optional(
             "SELECT id, name, slug, description, position, CAST(0 AS BIGINT) AS article_count FROM sections WHERE slug = $1",
+            &[Arg::Text(slug)],
         )
-        .bind(slug)
-        .fetch_optional(pool)
-        .await)?;
-        Ok(row)
+        .await
     }
 
     pub async fn tag_by_slug(&self, slug: &str) -> Result<Option<TagRow>, StoreError> {
-        let row = with_pool!(self, pool => sqlx::query_as::<_, TagRow>(
+        self.read_optional(
             "SELECT id, name, slug, CAST(0 AS BIGINT) AS article_count FROM tags WHERE slug = $1",
+            &[Arg::Text(slug)],
         )
-        .bind(slug)
-        .fetch_optional(pool)
-        .await)?;
-        Ok(row)
+        .await
     }
 
     pub async fn author_by_slug(&self, slug: &str) -> Result<Option<AuthorRow>, StoreError> {
-        let row = with_pool!(self, pool => sqlx::query_as::<_, AuthorRow>(
+        self.read_optional(
             "SELECT id, name, slug, bio, CAST(0 AS BIGINT) AS article_count FROM authors WHERE slug = $1",
+            &[Arg::Text(slug)],
         )
-        .bind(slug)
-        .fetch_optional(pool)
-        .await)?;
-        Ok(row)
+        .await
     }
 
     /// Sets a section's place in the navigation and its description (demo and admin).
