@@ -45,6 +45,25 @@ pub trait FromSqliteRow: Sized {
     fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
 }
 
+/// A row type every backend can read: what `Store::read_all` returns.
+pub trait ReadRow:
+    FromSqliteRow
+    + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+    + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+    + Send
+    + Unpin
+{
+}
+
+impl<T> ReadRow for T where
+    T: FromSqliteRow
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin
+{
+}
+
 /// Implements [`FromSqliteRow`] for a struct from its field names, which are
 /// its columns' names, as `#[derive(sqlx::FromRow)]` reads them.
 macro_rules! sqlite_row {
@@ -183,37 +202,16 @@ macro_rules! fetch {
 
 impl Store {
     /// Every row of a bounded read.
-    pub async fn read_all<T>(&self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>, StoreError>
-    where
-        T: FromSqliteRow
-            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-            + Send
-            + Unpin,
-    {
+    pub async fn read_all<T: ReadRow>(&self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>, StoreError> {
         self.read(sql, args, usize::MAX).await
     }
 
     /// The first row of a read, if there is one.
-    pub async fn read_optional<T>(&self, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>, StoreError>
-    where
-        T: FromSqliteRow
-            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-            + Send
-            + Unpin,
-    {
+    pub async fn read_optional<T: ReadRow>(&self, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>, StoreError> {
         Ok(self.read(sql, args, 1).await?.pop())
     }
 
-    async fn read<T>(&self, sql: &str, args: &[Arg<'_>], limit: usize) -> Result<Vec<T>, StoreError>
-    where
-        T: FromSqliteRow
-            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-            + Send
-            + Unpin,
-    {
+    async fn read<T: ReadRow>(&self, sql: &str, args: &[Arg<'_>], limit: usize) -> Result<Vec<T>, StoreError> {
         match (self.pool(), &self.readers) {
             (Pool::Sqlite(_), Some(readers)) => readers.run(|connection| sqlite_rows(connection, sql, args, limit)),
             (Pool::Sqlite(pool), None) => fetch!(pool, sql, args, limit),
