@@ -250,6 +250,30 @@ mod tests {
         assert!(unnumbered.is_err());
     }
 
+    /// A write through sqlx is seen by the very next read through rusqlite,
+    /// and the read went through a kept rusqlite connection, not sqlx.
+    #[tokio::test]
+    async fn sqlite_reads_see_sqlx_writes_at_once_on_their_own_connection() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open_sqlite(&folder.path().join("khabar.db")).await.unwrap();
+        let readers = store.readers.clone().unwrap();
+        let before: Option<(i64,)> =
+            store.read_optional("SELECT id FROM sections WHERE slug = $1", &[Arg::Text("علوم")]).await.unwrap();
+        assert_eq!(before, None);
+        assert_eq!(readers.idle.lock().unwrap().len(), 1, "the read used a rusqlite connection and kept it");
+        crate::store::with_pool!(store, pool => sqlx::query("INSERT INTO sections (name, slug, created_at) VALUES ($1, $2, 0)")
+            .bind("علوم")
+            .bind("علوم")
+            .execute(pool)
+            .await
+            .map(|_| ()))
+        .unwrap();
+        let after: Option<(i64,)> =
+            store.read_optional("SELECT id FROM sections WHERE slug = $1", &[Arg::Text("علوم")]).await.unwrap();
+        assert!(after.is_some(), "the committed write is seen by the next read");
+        assert_eq!(readers.idle.lock().unwrap().len(), 1, "one connection served both reads");
+    }
+
     #[test]
     fn a_limit_stops_reading_rows() {
         let connection = rusqlite::Connection::open_in_memory().unwrap();
