@@ -55,10 +55,6 @@ fn day_start(state: &AppState, text: &str, end_of_day: bool) -> Option<i64> {
     Some(if end_of_day { start + 86_399 } else { start })
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 async fn perform(state: &AppState, uri: &Uri) -> Result<Outcome, AppError> {
     let params = query_params(uri);
     let text = |key: &str| params.get(key).map(|value| value.trim().to_owned()).unwrap_or_default();
@@ -92,9 +88,9 @@ async fn perform(state: &AppState, uri: &Uri) -> Result<Outcome, AppError> {
         let Some(card) = cards.iter().find(|card| card.id == id) else { continue };
         let Some(article) = state.store.article_for_index(id).await? else { continue };
         let title_html = Snippets::mark(&snippets.title, &snippets.title_phrases, &card.title)
-            .unwrap_or_else(|| escape(&card.title));
+            .unwrap_or_else(|| crate::templates::escape_html(&card.title));
         let snippet = Snippets::mark(&snippets.body, &snippets.body_phrases, &plain_text(&article))
-            .unwrap_or_else(|| escape(&card.summary));
+            .unwrap_or_else(|| crate::templates::escape_html(&card.summary));
         outcome.hits.push(HitView {
             id,
             title: card.title.clone(),

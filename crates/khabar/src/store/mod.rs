@@ -81,9 +81,11 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        // Each SQLite connection is a thread of its own: on a small machine
-        // more of them than cores spent the uncached render's time switching
-        // between threads (8 served 1,289 uncached pages/s, 4 served ~1,540).
+        // Each sqlx SQLite connection is a thread of its own: on a small
+        // machine more of them than cores spent their time switching between
+        // threads (uncached renders: 8 served 1,289 pages/s, 4 ~1,540, before
+        // those renders' reads moved to `reads`). The pool now serves writes
+        // and the reads that grow with the site.
         let pool = SqlitePoolOptions::new().max_connections(4).min_connections(1).connect_with(options).await?;
         let readers = Some(std::sync::Arc::new(reads::SqliteReaders::new(path)));
         let store = Store { pool: Pool::Sqlite(pool), readers };
