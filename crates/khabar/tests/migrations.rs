@@ -163,3 +163,53 @@ async fn slim_votes_carry_every_vote_over(backend: Backend) {
 }
 
 on_both_backends!(slim_votes, slim_votes_carry_every_vote_over);
+
+/// An article as release 0016 stored it: its text in the middle of the row,
+/// with a tag and a comment that point at it.
+const ARTICLE_OF_0016: &str = "
+INSERT INTO sections (id, name, slug, created_at) VALUES (1, 'سياسة', 'سياسة', 1);
+INSERT INTO tags (id, name, slug, created_at) VALUES (1, 'انتخابات', 'انتخابات', 1);
+INSERT INTO articles (id, slug, title, summary, body_markdown, body_html, word_count, status, section_id,
+                      published_at, created_at, updated_at)
+VALUES (7, 'خبر', 'خبر عاجل', 'ملخص', 'نص **الخبر**', '<p>نص <strong>الخبر</strong></p>', 2, 'published', 1, 10, 10, 10);
+INSERT INTO article_tags (article_id, tag_id, position) VALUES (7, 1, 0);
+INSERT INTO comments (article_id, name, email_hash, address_hash, body_markdown, body_html, status, edit_key_hash,
+                      created_at, updated_at)
+VALUES (7, 'قارئ', 'hash', 'address', 'تعليق', '<p>تعليق</p>', 'approved', 'key', 11, 11);
+";
+
+/// SQLite only: PostgreSQL keeps long values out of the row and was not changed.
+#[tokio::test]
+async fn article_bodies_move_to_the_end_of_the_row_and_keep_everything_else() {
+    let folder = tempfile::tempdir().unwrap();
+    let old = OldDatabase::new(Backend::Sqlite, 16, folder.path(), ARTICLE_OF_0016).await.unwrap();
+    let store = Store::open_url(&old.url).await.unwrap();
+    let Pool::Sqlite(pool) = store.pool() else { unreachable!("a SQLite URL") };
+
+    let columns: Vec<(String,)> =
+        sqlx::query_as("SELECT name FROM pragma_table_info('articles') ORDER BY cid").fetch_all(pool).await.unwrap();
+    let columns: Vec<&str> = columns.iter().map(|(name,)| name.as_str()).collect();
+    assert_eq!(columns[columns.len() - 2..], ["body_html", "body_markdown"], "{columns:?}");
+
+    let article = store.article_by_id(7).await.unwrap().unwrap();
+    assert_eq!(article.body_markdown, "نص **الخبر**");
+    assert_eq!(article.body_html, "<p>نص <strong>الخبر</strong></p>");
+    assert_eq!((article.title.as_str(), article.word_count, article.published_at), ("خبر عاجل", 2, Some(10)));
+    assert_eq!(store.tags_of(&[7]).await.unwrap().len(), 1, "the tag link was not cascaded away");
+    let comments: (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM comments WHERE article_id = 7").fetch_one(pool).await.unwrap();
+    assert_eq!(comments.0, 1, "the comment was not cascaded away");
+
+    // The search log's trigger was made again: a change to the text is logged.
+    let logged = || async {
+        let count: (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM search_log WHERE article_id = 7").fetch_one(pool).await.unwrap();
+        count.0
+    };
+    let before = logged().await;
+    sqlx::query("UPDATE articles SET body_markdown = 'نص آخر' WHERE id = 7").execute(pool).await.unwrap();
+    assert_eq!(logged().await, before + 1);
+
+    store.close().await;
+    old.forget().await;
+}

@@ -65,7 +65,7 @@ pub async fn article_page(
 
 async fn render_article(state: &AppState, id: i64) -> Result<RenderedPage, AppError> {
     let now = now_seconds();
-    let row = state.store.article_by_id(id).await?.filter(|row| row.is_visible(now)).ok_or(AppError::NotFound)?;
+    let row = state.store.article_for_page(id).await?.filter(|row| row.is_visible(now)).ok_or(AppError::NotFound)?;
     let ids = [row.id];
     let authors = state.store.authors_of(&ids).await?;
     let tags = state.store.tags_of(&ids).await?;
@@ -86,7 +86,7 @@ async fn render_article(state: &AppState, id: i64) -> Result<RenderedPage, AppEr
         }
         None => None,
     };
-    let comments = crate::comments::pages::article_comments(state, row.id, 1, now).await?;
+    let comments = crate::comments::pages::article_comments(state, &(&row).into(), 1, now).await?;
     let sharing = crate::sharing::article_sharing(state, &row, &article).await?;
     // The form must leave the page when comments close by themselves.
     let max_age = match (state.settings().comments_close_after_days, row.published_at) {

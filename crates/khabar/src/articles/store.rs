@@ -75,6 +75,7 @@ pub struct ArticleRow {
     pub created_by: Option<i64>,
     pub review_requested_at: Option<i64>,
     pub revision: i64,
+    pub comments_closed: bool,
 }
 
 sqlite_row!(ArticleRow {
@@ -101,6 +102,7 @@ sqlite_row!(ArticleRow {
     created_by,
     review_requested_at,
     revision,
+    comments_closed,
 });
 
 impl ArticleRow {
@@ -120,11 +122,22 @@ const LIST_WHERE: &str = concat!(
        WHERE l.article_id = a.id AND t.slug = $4))"
 );
 
-const ARTICLE_ROW_SELECT: &str = "SELECT a.id, a.slug, a.title, a.summary, a.body_markdown, a.body_html, \
-     a.word_count, a.status, a.section_id, s.name AS section_name, s.slug AS section_slug, a.breaking, \
-     a.featured_image, a.featured_caption, a.featured_credit, a.seo_description, a.social_image, \
-     a.published_at, a.created_at, a.updated_at, a.created_by, a.review_requested_at, a.revision \
-     FROM articles a JOIN sections s ON s.id = a.section_id";
+/// An `ArticleRow`'s columns, with what stands for its Markdown.
+macro_rules! article_row_select {
+    ($markdown:literal) => {
+        concat!(
+            "SELECT a.id, a.slug, a.title, a.summary, ",
+            $markdown,
+            " AS body_markdown, a.body_html, \
+             a.word_count, a.status, a.section_id, s.name AS section_name, s.slug AS section_slug, a.breaking, \
+             a.featured_image, a.featured_caption, a.featured_credit, a.seo_description, a.social_image, \
+             a.published_at, a.created_at, a.updated_at, a.created_by, a.review_requested_at, a.revision, \
+             a.comments_closed FROM articles a JOIN sections s ON s.id = a.section_id"
+        )
+    };
+}
+
+const ARTICLE_ROW_SELECT: &str = article_row_select!("a.body_markdown");
 
 /// What a sitemap lists of an article.
 #[derive(Debug, Clone, FromRow)]
@@ -451,6 +464,14 @@ impl Store {
     pub async fn article_by_id(&self, id: i64) -> Result<Option<ArticleRow>, StoreError> {
         let sql = format!("{ARTICLE_ROW_SELECT} WHERE a.id = $1");
         self.read_optional(&sql, &[Arg::Int(id)]).await
+    }
+
+    /// The article as its public page shows it: `body_markdown` is left
+    /// empty. The page shows the HTML, and on SQLite the Markdown is the
+    /// row's last column, so not reading it skips its overflow pages.
+    pub async fn article_for_page(&self, id: i64) -> Result<Option<ArticleRow>, StoreError> {
+        const SQL: &str = concat!(article_row_select!("''"), " WHERE a.id = $1");
+        self.read_optional(SQL, &[Arg::Int(id)]).await
     }
 
     pub async fn tags_of(&self, article_ids: &[i64]) -> Result<Vec<AttachedName>, StoreError> {
