@@ -464,14 +464,12 @@ pub struct ArticleComments {
 /// None when comments are off for the site and the article has none to show.
 pub async fn article_comments(
     state: &AppState,
-    article_id: i64,
+    article: &ArticleForComments,
     page: i64,
     now: i64,
 ) -> Result<Option<ArticleComments>, AppError> {
-    let Some(article) = state.store.article_for_comments(article_id).await? else {
-        return Ok(None);
-    };
-    let open = comments_open(state, &article, now);
+    let article_id = article.id;
+    let open = comments_open(state, article, now);
     let (count, top_level) = state.store.approved_comment_totals(article_id).await?;
     if !open && count == 0 && state.settings().comments_off {
         return Ok(None);

@@ -56,7 +56,7 @@ pub async fn thread_page(
         return Ok(redirect(&format!("{path}#comments")));
     }
     let rendered = cached_or_render(&state, format!("comments:{article_id}:{page}"), || async {
-        let comments = article_comments(&state, article_id, page, now).await?.ok_or(AppError::NotFound)?;
+        let comments = article_comments(&state, &(&article).into(), page, now).await?.ok_or(AppError::NotFound)?;
         if comments.page != page {
             return Err(AppError::NotFound);
         }

@@ -72,6 +72,17 @@ pub struct ArticleForComments {
 
 sqlite_row!(ArticleForComments { id, status, published_at, comments_closed });
 
+impl From<&crate::articles::store::ArticleRow> for ArticleForComments {
+    fn from(row: &crate::articles::store::ArticleRow) -> Self {
+        ArticleForComments {
+            id: row.id,
+            status: row.status.clone(),
+            published_at: row.published_at,
+            comments_closed: row.comments_closed,
+        }
+    }
+}
+
 impl Store {
     pub async fn article_for_comments(&self, article_id: i64) -> Result<Option<ArticleForComments>, StoreError> {
         self.read_optional(
