@@ -89,7 +89,7 @@ where
 {
     let generation = state.pages.generation();
     state.pages.count_render();
-    let rendered = render().await?;
+    let rendered = state.store.in_one_snapshot(render()).await?;
     // Every page shows today's date in its masthead, so none outlives the day.
     let until_midnight = Duration::from_secs(state.locale().seconds_until_midnight(now_seconds()).unsigned_abs());
     let max_age = Some(rendered.max_age.map_or(until_midnight, |age| age.min(until_midnight)));
