@@ -15,6 +15,7 @@ use crate::app::AppState;
 use crate::articles::store::ArticleRow;
 use crate::articles::views::ArticleView;
 use crate::error::AppError;
+use crate::templates::json_in_script;
 use crate::web::raw_segment;
 
 pub fn router() -> Router<AppState> {
@@ -59,7 +60,8 @@ pub struct ArticleSharing {
     pub twitter_card: &'static str,
     pub published_time: String,
     pub modified_time: String,
-    pub structured_data: Vec<Value>,
+    /// Each a JSON document ready for its script element.
+    pub structured_data: Vec<minijinja::Value>,
 }
 
 fn query(pairs: &[(&str, &str)]) -> String {
@@ -233,7 +235,7 @@ pub async fn article_sharing(
         image,
         published_time,
         modified_time,
-        structured_data: vec![news_article, breadcrumbs],
+        structured_data: vec![json_in_script(&news_article), json_in_script(&breadcrumbs)],
     })
 }
 
@@ -248,7 +250,7 @@ fn headline(title: &str) -> String {
 }
 
 /// The home page says who publishes the site and how to search it.
-pub fn home_structured_data(state: &AppState) -> Vec<Value> {
+pub fn home_structured_data(state: &AppState) -> Vec<minijinja::Value> {
     let mut organization = publisher(state);
     organization["@context"] = json!("https://schema.org");
     let settings = state.settings();
@@ -270,7 +272,7 @@ pub fn home_structured_data(state: &AppState) -> Vec<Value> {
             "query-input": "required name=search_term_string",
         },
     });
-    vec![organization, website]
+    vec![json_in_script(&organization), json_in_script(&website)]
 }
 
 #[cfg(test)]
