@@ -513,7 +513,7 @@ pub async fn reply_page(
     }
     let title = state.store.article_by_id(article_id).await?.map(|row| row.title).unwrap_or_default();
     let mut rows = vec![parent];
-    rows.extend(state.store.approved_replies(comment_id).await?);
+    rows.extend(state.store.approved_replies(article_id, comment_id).await?);
     let parent = thread(&state, rows).into_iter().next().ok_or(AppError::NotFound)?;
     let html = state.templates.render(
         "comment_reply.html",
