@@ -95,6 +95,10 @@ pub enum Counted {
 /// The window of the per-address allowance.
 pub const ALLOWANCE_WINDOW_SECONDS: i64 = 3600;
 
+/// The newest poll attached to article `$1`, not archived (through `polls_by_article`).
+const ARTICLE_POLL_SQL: &str = "SELECT id FROM polls WHERE placement = 'article' AND article_id = $1 \
+                                AND status <> 'archived' ORDER BY id DESC LIMIT 1";
+
 impl Store {
     pub async fn create_poll(&self, poll: &PollWrite, created_by: &str, now: i64) -> Result<i64, StoreError> {
         let id = with_pool!(self, pool => {
@@ -244,13 +248,7 @@ impl Store {
 
     /// The newest poll attached to an article, not archived.
     pub async fn article_poll_id(&self, article_id: i64) -> Result<Option<i64>, StoreError> {
-        let id: Option<(i64,)> = self
-            .read_optional(
-                "SELECT id FROM polls WHERE placement = 'article' AND article_id = $1 AND status <> 'archived' \
-                 ORDER BY id DESC LIMIT 1",
-                &[Arg::Int(article_id)],
-            )
-            .await?;
+        let id: Option<(i64,)> = self.read_optional(ARTICLE_POLL_SQL, &[Arg::Int(article_id)]).await?;
         Ok(id.map(|(id,)| id))
     }
 
@@ -399,5 +397,22 @@ impl Store {
             Ok::<_, sqlx::Error>(outcomes)
         })?;
         Ok(outcomes)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    /// Every article page asks for its poll: through the article, not a walk
+    /// over every article's polls.
+    #[tokio::test]
+    async fn an_article_poll_is_found_through_the_article() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open_sqlite(&folder.path().join("khabar.db")).await.unwrap();
+        let crate::store::Pool::Sqlite(pool) = store.pool() else { unreachable!("a SQLite store") };
+        let explain = format!("EXPLAIN QUERY PLAN {}", super::ARTICLE_POLL_SQL);
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&explain).bind(1_i64).fetch_all(pool).await.unwrap();
+        let steps: Vec<&str> = plan.iter().map(|step| step.3.as_str()).collect();
+        assert!(steps.iter().any(|step| step.contains("polls_by_article (article_id=?)")), "{steps:?}");
     }
 }
