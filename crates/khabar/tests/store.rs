@@ -80,6 +80,16 @@ async fn lists_show_only_what_readers_may_see(backend: Backend) {
             author: Some(khabar_arabic::slug::slugify("كاتب الاختبار")), ..Default::default()
         };
         assert_eq!(store.list_articles(&by_author, NOW, 0, 10).await.unwrap().1, 2);
+        // Each single-subject list has its own query; a mix goes the general way.
+        let by_section = ListFilter { section: Some(khabar_arabic::slug::slugify("رياضة")), ..Default::default() };
+        let (sport, total) = store.list_articles(&by_section, NOW, 0, 10).await.unwrap();
+        assert_eq!((sport.len(), total, sport[0].title.as_str()), (1, 1, "رياضي"));
+        let by_section_and_tag =
+            ListFilter { section: Some(khabar_arabic::slug::slugify("اقتصاد")), ..by_tag.clone() };
+        assert_eq!(store.list_articles(&by_section_and_tag, NOW, 0, 10).await.unwrap().1, 1);
+        let nobody = ListFilter { author: Some("لا-أحد".to_owned()), ..Default::default() };
+        assert_eq!(store.list_articles(&nobody, NOW, 0, 10).await.unwrap().1, 0);
+        assert!(store.latest_cards(&by_section, NOW, 5).await.unwrap().iter().all(|card| card.title == "رياضي"));
         let (page_two, total) = store.list_articles(&ListFilter::default(), NOW, 1, 1).await.unwrap();
         assert_eq!((page_two.len(), total), (1, 2));
         // The scheduled one appears once its time has come.

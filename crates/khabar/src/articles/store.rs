@@ -173,8 +173,47 @@ pub struct ListFilter {
     pub author: Option<String>,
 }
 
+/// A section's list, through (section_id, status, published_at).
+const SECTION_LIST_WHERE: &str = concat!(
+    " FROM articles a JOIN sections s ON s.id = a.section_id \
+     WHERE a.section_id = (SELECT id FROM sections WHERE slug = $2) AND $3 IS NULL AND $4 IS NULL AND ",
+    visible!("$1")
+);
+
+/// A tag's list, from the tag's links (CROSS JOIN keeps SQLite from walking
+/// the whole site by date instead; PostgreSQL plans it as an inner join).
+const TAG_LIST_WHERE: &str = concat!(
+    " FROM article_tags l CROSS JOIN articles a JOIN sections s ON s.id = a.section_id \
+     WHERE a.id = l.article_id AND l.tag_id = (SELECT id FROM tags WHERE slug = $3) \
+     AND $2 IS NULL AND $4 IS NULL AND ",
+    visible!("$1")
+);
+
+/// An author's list, from the author's links.
+const AUTHOR_LIST_WHERE: &str = concat!(
+    " FROM article_authors l CROSS JOIN articles a JOIN sections s ON s.id = a.section_id \
+     WHERE a.id = l.article_id AND l.author_id = (SELECT id FROM authors WHERE slug = $4) \
+     AND $2 IS NULL AND $3 IS NULL AND ",
+    visible!("$1")
+);
+
 impl ListFilter {
-    /// `LIST_WHERE`'s parameters, `$1` to `$4`.
+    /// The list's FROM and WHERE, `$1` to `$4` as `args` gives them. The
+    /// general form's `$N IS NULL OR …` tests hide from the planner which
+    /// list it is, so it walked the whole site by date until a page of a
+    /// section's, tag's or author's articles turned up, and its count
+    /// walked the whole site every time: each single-subject list gets a
+    /// form that starts from its subject.
+    fn tables_and_conditions(&self) -> &'static str {
+        match (&self.section, &self.tag, &self.author) {
+            (Some(_), None, None) => SECTION_LIST_WHERE,
+            (None, Some(_), None) => TAG_LIST_WHERE,
+            (None, None, Some(_)) => AUTHOR_LIST_WHERE,
+            _ => LIST_WHERE,
+        }
+    }
+
+    /// The list's parameters, `$1` to `$4`, whichever form it takes.
     fn args(&self, now: i64) -> Vec<Arg<'_>> {
         vec![
             Arg::Int(now),
@@ -515,7 +554,11 @@ impl Store {
         now: i64,
         limit: i64,
     ) -> Result<Vec<ArticleCard>, StoreError> {
-        let sql = format!("SELECT {}{LIST_WHERE} ORDER BY a.published_at DESC, a.id DESC LIMIT $5", card_columns!());
+        let sql = format!(
+            "SELECT {}{} ORDER BY a.published_at DESC, a.id DESC LIMIT $5",
+            card_columns!(),
+            filter.tables_and_conditions()
+        );
         let mut args = filter.args(now);
         args.push(Arg::Int(limit));
         self.read_all(&sql, &args).await
@@ -529,10 +572,12 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<ArticleCard>, i64), StoreError> {
-        const WHERE: &str = LIST_WHERE;
-        let list_sql =
-            format!("SELECT {}{WHERE} ORDER BY a.published_at DESC, a.id DESC LIMIT $5 OFFSET $6", card_columns!());
-        let count_sql = format!("SELECT COUNT(*){WHERE}");
+        let tables_and_conditions = filter.tables_and_conditions();
+        let list_sql = format!(
+            "SELECT {}{tables_and_conditions} ORDER BY a.published_at DESC, a.id DESC LIMIT $5 OFFSET $6",
+            card_columns!()
+        );
+        let count_sql = format!("SELECT COUNT(*){tables_and_conditions}");
         let mut args = filter.args(now);
         args.extend([Arg::Int(limit), Arg::Int(offset)]);
         let cards = self.read_all(&list_sql, &args).await?;
@@ -791,5 +836,38 @@ impl Store {
         .fetch_all(pool)
         .await)?;
         Ok(ids)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::ListFilter;
+
+    /// A section's, tag's or author's list starts from its subject: it never
+    /// walks the whole site's articles by date.
+    #[tokio::test]
+    async fn single_subject_lists_start_from_their_subject() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open_sqlite(&folder.path().join("khabar.db")).await.unwrap();
+        let crate::store::Pool::Sqlite(pool) = store.pool() else { unreachable!("a SQLite store") };
+        let slug = Some("x".to_owned());
+        let filters = [
+            (ListFilter { section: slug.clone(), ..Default::default() }, "articles_by_section"),
+            (ListFilter { tag: slug.clone(), ..Default::default() }, "article_tags_by_tag"),
+            (ListFilter { author: slug, ..Default::default() }, "article_authors_by_author"),
+        ];
+        for (filter, index) in filters {
+            for select in ["SELECT a.id", "SELECT COUNT(*)"] {
+                let explain = format!("EXPLAIN QUERY PLAN {select}{} ORDER BY 1", filter.tables_and_conditions());
+                let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain).bind(0_i64);
+                for value in [&filter.section, &filter.tag, &filter.author] {
+                    query = query.bind(value.clone());
+                }
+                let plan: Vec<String> = query.fetch_all(pool).await.unwrap().into_iter().map(|step| step.3).collect();
+                assert!(plan.iter().any(|step| step.contains(index)), "{filter:?}: {plan:?}");
+                assert!(!plan.iter().any(|step| step.contains("articles_by_publication")), "{filter:?}: {plan:?}");
+            }
+        }
     }
 }
