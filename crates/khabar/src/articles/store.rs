@@ -122,6 +122,22 @@ const LIST_WHERE: &str = concat!(
        WHERE l.article_id = a.id AND t.slug = $4))"
 );
 
+/// The most-read list: `$1` now, `$2` first day, `$3` limit, `$4` today.
+/// The day's totals come through `article_reads_by_day`; both bounds on the
+/// day matter: with only the first, SQLite (without statistics) expects most
+/// of the table to match and groups along the primary key, reading every row
+/// ever recorded. The totals drive the join (CROSS JOIN fixes SQLite's
+/// order), so there is no walk over every visible article either.
+const MOST_READ_SQL: &str = concat!(
+    "SELECT ",
+    card_columns!(),
+    ", r.total_reads FROM (SELECT article_id, CAST(SUM(reads) AS BIGINT) AS total_reads FROM article_reads \
+       WHERE day >= $2 AND day <= $4 GROUP BY article_id) r \
+     CROSS JOIN articles a JOIN sections s ON s.id = a.section_id WHERE a.id = r.article_id AND ",
+    visible!("$1"),
+    " ORDER BY r.total_reads DESC, a.published_at DESC LIMIT $3"
+);
+
 /// An `ArticleRow`'s columns, with what stands for its Markdown.
 macro_rules! article_row_select {
     ($markdown:literal) => {
@@ -596,26 +612,17 @@ impl Store {
 
     /// Articles most read since `since_day` (days since the epoch).
     pub async fn most_read(&self, now: i64, since_day: i64, limit: i64) -> Result<Vec<(ArticleCard, i64)>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            card_columns!(),
-            ", r.total_reads FROM articles a JOIN sections s ON s.id = a.section_id \
-             JOIN (SELECT article_id, CAST(SUM(reads) AS BIGINT) AS total_reads FROM article_reads \
-                   WHERE day >= $2 GROUP BY article_id) r ON r.article_id = a.id \
-             WHERE ",
-            visible!("$1"),
-            " ORDER BY r.total_reads DESC, a.published_at DESC LIMIT $3"
-        );
         #[derive(FromRow)]
         struct Ranked {
             #[sqlx(flatten)]
             card: ArticleCard,
             total_reads: i64,
         }
-        let rows = with_pool!(self, pool => sqlx::query_as::<_, Ranked>(SQL)
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, Ranked>(MOST_READ_SQL)
             .bind(now)
             .bind(since_day)
             .bind(limit)
+            .bind(crate::articles::readership::day_number(now))
             .fetch_all(pool)
             .await)?;
         Ok(rows.into_iter().map(|row| (row.card, row.total_reads)).collect())
@@ -843,6 +850,29 @@ impl Store {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::ListFilter;
+
+    /// The most-read totals read only the days they sum, and drive the join.
+    #[tokio::test]
+    async fn most_read_reads_only_its_days() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open_sqlite(&folder.path().join("khabar.db")).await.unwrap();
+        let crate::store::Pool::Sqlite(pool) = store.pool() else { unreachable!("a SQLite store") };
+        let explain = format!("EXPLAIN QUERY PLAN {}", super::MOST_READ_SQL);
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&explain)
+            .bind(0_i64)
+            .bind(20_000_i64)
+            .bind(5_i64)
+            .bind(20_007_i64)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        let steps: Vec<&str> = plan.iter().map(|step| step.3.as_str()).collect();
+        assert!(steps.iter().any(|step| step.contains("article_reads_by_day (day>? AND day<?)")), "{steps:?}");
+        assert!(
+            !steps.iter().any(|step| step.contains("SCAN a") || step.contains("articles_by_publication")),
+            "{steps:?}"
+        );
+    }
 
     /// A section's, tag's or author's list starts from its subject: it never
     /// walks the whole site's articles by date.
