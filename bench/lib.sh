@@ -119,6 +119,16 @@ build_khabar() {
   [[ -x $BIN ]] || die "no binary at $BIN"
 }
 
+create_demo_site() { # dir port: `khabar demo` fills DIR (serving on PORT until ready), then stops; KPID is the script's khabar while it runs
+  log "khabar demo: creating the site in $1"
+  "$BIN" demo --data "$1" --addr "127.0.0.1:$2" >>"$T/khabar.log" 2>&1 &
+  KPID=$!
+  wait_ready "$2" "$KPID" 120 "khabar demo" "$T/khabar.log"
+  stop_pid "$KPID" "khabar demo"
+  KPID=
+  [[ -f $1/khabar.toml ]] || die "the demo left no $1/khabar.toml"
+}
+
 revision() { # short commit, +dirty when crates/ has changes or new files
   local r
   r=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null) || { echo '?'; return; }

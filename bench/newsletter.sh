@@ -151,13 +151,7 @@ KURL=http://127.0.0.1:$KPORT
 export RUST_LOG=warn
 
 # ---------------------------------------------------------------- demo site
-log "khabar demo: creating the site in $DATA"
-"$BIN" demo --data "$DATA" --addr "127.0.0.1:$KPORT" >>"$T/khabar.log" 2>&1 &
-KPID=$!
-wait_ready "$KPORT" "$KPID" 120 "khabar demo" "$T/khabar.log"
-stop_pid "$KPID" "khabar demo"
-KPID=
-[[ -f $DATA/khabar.toml ]] || die "the demo left no $DATA/khabar.toml"
+create_demo_site "$DATA" "$KPORT"
 
 # ---------------------------------------------------------------- smtp sink
 "$SINK" --addr 127.0.0.1:0 >"$T/sink.log" 2>"$T/sink.err" &

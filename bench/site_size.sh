@@ -56,13 +56,7 @@ stop_on_exit "KPID:khabar"
 export RUST_LOG=warn
 
 # ---------------------------------------------------------------- the demo, and its grown copy
-KPORT=$(free_port)
-log "khabar demo: creating the site in $T/demo on 127.0.0.1:$KPORT"
-"$BIN" demo --data "$T/demo" --addr "127.0.0.1:$KPORT" >>"$T/khabar.log" 2>&1 &
-KPID=$!
-wait_ready "$KPORT" "$KPID" 120 "khabar demo" "$T/khabar.log"
-stop_pid "$KPID" "khabar demo"
-KPID=
+create_demo_site "$T/demo" "$(free_port)"
 cp -r "$T/demo" "$T/grown"
 
 log "growing the copy: $ARTICLES articles, $READ_DAYS days of reads each, $COMMENTS approved comments (sqlite3)"

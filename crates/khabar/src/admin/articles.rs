@@ -274,12 +274,7 @@ async fn form_from_article(state: &AppState, row: &ArticleRow) -> Result<EditorF
         tags: tags.iter().map(|tag| tag.name.as_str()).collect::<Vec<_>>().join("، "),
         authors: Some(authors.iter().map(|author| author.name.as_str()).collect::<Vec<_>>().join("، ")),
         breaking: row.breaking.then(|| "on".to_owned()),
-        comments_closed: state
-            .store
-            .article_for_comments(row.id)
-            .await?
-            .is_some_and(|article| article.comments_closed)
-            .then(|| "on".to_owned()),
+        comments_closed: row.comments_closed.then(|| "on".to_owned()),
         image_url: row.featured_image.clone().unwrap_or_default(),
         image_caption: row.featured_caption.clone(),
         image_credit: row.featured_credit.clone(),
@@ -541,7 +536,7 @@ async fn save_form(
     };
     if staff.role().edits_all_articles() {
         let closed = form.comments_closed.is_some();
-        let was_closed = state.store.article_for_comments(id).await?.is_some_and(|article| article.comments_closed);
+        let was_closed = article.as_ref().is_some_and(|row| row.comments_closed);
         if closed != was_closed {
             state.store.set_comments_closed(id, closed).await?;
             let what = if closed { "comments.close" } else { "comments.open" };

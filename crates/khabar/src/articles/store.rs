@@ -595,18 +595,9 @@ impl Store {
         );
         let count_sql = format!("SELECT COUNT(*){tables_and_conditions}");
         let mut args = filter.args(now);
+        let total = self.count(&count_sql, &args).await?;
         args.extend([Arg::Int(limit), Arg::Int(offset)]);
         let cards = self.read_all(&list_sql, &args).await?;
-        // Counting grows with the list (a whole site's articles, for the
-        // unfiltered one), so it stays on sqlx's own thread rather than
-        // holding up the runtime's.
-        let total: i64 = with_pool!(self, pool => sqlx::query_scalar(&count_sql)
-            .bind(now)
-            .bind(&filter.section)
-            .bind(&filter.tag)
-            .bind(&filter.author)
-            .fetch_one(pool)
-            .await)?;
         Ok((cards, total))
     }
 
@@ -850,23 +841,13 @@ impl Store {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::ListFilter;
+    use crate::store::reads::{sqlite_query_plan, Arg};
 
     /// The most-read totals read only the days they sum, and drive the join.
     #[tokio::test]
     async fn most_read_reads_only_its_days() {
-        let folder = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open_sqlite(&folder.path().join("khabar.db")).await.unwrap();
-        let crate::store::Pool::Sqlite(pool) = store.pool() else { unreachable!("a SQLite store") };
-        let explain = format!("EXPLAIN QUERY PLAN {}", super::MOST_READ_SQL);
-        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&explain)
-            .bind(0_i64)
-            .bind(20_000_i64)
-            .bind(5_i64)
-            .bind(20_007_i64)
-            .fetch_all(pool)
-            .await
-            .unwrap();
-        let steps: Vec<&str> = plan.iter().map(|step| step.3.as_str()).collect();
+        let days = [Arg::Int(0), Arg::Int(20_000), Arg::Int(5), Arg::Int(20_007)];
+        let steps = sqlite_query_plan(super::MOST_READ_SQL, &days).await;
         assert!(steps.iter().any(|step| step.contains("article_reads_by_day (day>? AND day<?)")), "{steps:?}");
         assert!(
             !steps.iter().any(|step| step.contains("SCAN a") || step.contains("articles_by_publication")),
@@ -878,9 +859,6 @@ mod tests {
     /// walks the whole site's articles by date.
     #[tokio::test]
     async fn single_subject_lists_start_from_their_subject() {
-        let folder = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open_sqlite(&folder.path().join("khabar.db")).await.unwrap();
-        let crate::store::Pool::Sqlite(pool) = store.pool() else { unreachable!("a SQLite store") };
         let slug = Some("x".to_owned());
         let filters = [
             (ListFilter { section: slug.clone(), ..Default::default() }, "articles_by_section"),
@@ -889,12 +867,8 @@ mod tests {
         ];
         for (filter, index) in filters {
             for select in ["SELECT a.id", "SELECT COUNT(*)"] {
-                let explain = format!("EXPLAIN QUERY PLAN {select}{} ORDER BY 1", filter.tables_and_conditions());
-                let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain).bind(0_i64);
-                for value in [&filter.section, &filter.tag, &filter.author] {
-                    query = query.bind(value.clone());
-                }
-                let plan: Vec<String> = query.fetch_all(pool).await.unwrap().into_iter().map(|step| step.3).collect();
+                let sql = format!("{select}{} ORDER BY 1", filter.tables_and_conditions());
+                let plan = sqlite_query_plan(&sql, &filter.args(0)).await;
                 assert!(plan.iter().any(|step| step.contains(index)), "{filter:?}: {plan:?}");
                 assert!(!plan.iter().any(|step| step.contains("articles_by_publication")), "{filter:?}: {plan:?}");
             }

@@ -505,13 +505,16 @@ pub async fn reply_page(
     Path((article_id, comment_id)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
     let now = now_seconds();
-    let article = state.store.article_for_comments(article_id).await?.ok_or(AppError::NotFound)?;
+    let row = state.store.article_by_id(article_id).await?.ok_or(AppError::NotFound)?;
     let parent = state.store.comment(comment_id).await?.ok_or(AppError::NotFound)?;
-    let visible = article.status == "published" && article.published_at.is_some_and(|at| at <= now);
-    if !visible || parent.article_id != article_id || parent.status != "approved" || parent.parent_id.is_some() {
+    if !row.is_visible(now)
+        || parent.article_id != article_id
+        || parent.status != "approved"
+        || parent.parent_id.is_some()
+    {
         return Err(AppError::NotFound);
     }
-    let title = state.store.article_by_id(article_id).await?.map(|row| row.title).unwrap_or_default();
+    let article = ArticleForComments::from(&row);
     let mut rows = vec![parent];
     rows.extend(state.store.approved_replies(article_id, comment_id).await?);
     let parent = thread(&state, rows).into_iter().next().ok_or(AppError::NotFound)?;
@@ -522,7 +525,7 @@ pub async fn reply_page(
             sections => crate::sections::navigation(&state, now).await?,
             current_section => "none",
             article_id => article_id,
-            article_title => title,
+            article_title => row.title,
             parent => parent,
             open => comments_open(&state, &article, now),
             csrf => state.comments.form_token(article_id),

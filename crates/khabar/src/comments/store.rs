@@ -546,21 +546,15 @@ pub struct CommentTextChange<'a> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::{comments_page_sql, replies_sql};
+    use crate::store::reads::{sqlite_query_plan, Arg};
 
     /// The reader's comment queries go through the article's own index,
     /// never through one that spans every article's comments.
     #[tokio::test]
     async fn comment_queries_are_bounded_by_the_article() {
-        let folder = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open_sqlite(&folder.path().join("khabar.db")).await.unwrap();
-        let crate::store::Pool::Sqlite(pool) = store.pool() else { unreachable!("a SQLite store") };
+        let ids = [Arg::Int(1), Arg::Int(2), Arg::Int(3)];
         for (sql, arguments) in [(comments_page_sql(), 3), (replies_sql(), 2)] {
-            let explain = format!("EXPLAIN QUERY PLAN {sql}");
-            let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
-            for value in 1..=arguments {
-                query = query.bind(value);
-            }
-            let plan: Vec<String> = query.fetch_all(pool).await.unwrap().into_iter().map(|row| row.3).collect();
+            let plan = sqlite_query_plan(&sql, &ids[..arguments]).await;
             let outer = plan.iter().find(|step| step.contains("comments USING")).unwrap();
             assert!(outer.contains("comments_by_article") || outer.contains("comments_by_parent"), "{sql}: {plan:?}");
             assert!(!plan.iter().any(|step| step.contains("comments_by_status")), "{sql}: {plan:?}");

@@ -403,16 +403,13 @@ impl Store {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use crate::store::reads::Arg;
+
     /// Every article page asks for its poll: through the article, not a walk
     /// over every article's polls.
     #[tokio::test]
     async fn an_article_poll_is_found_through_the_article() {
-        let folder = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open_sqlite(&folder.path().join("khabar.db")).await.unwrap();
-        let crate::store::Pool::Sqlite(pool) = store.pool() else { unreachable!("a SQLite store") };
-        let explain = format!("EXPLAIN QUERY PLAN {}", super::ARTICLE_POLL_SQL);
-        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&explain).bind(1_i64).fetch_all(pool).await.unwrap();
-        let steps: Vec<&str> = plan.iter().map(|step| step.3.as_str()).collect();
+        let steps = crate::store::reads::sqlite_query_plan(super::ARTICLE_POLL_SQL, &[Arg::Int(1)]).await;
         assert!(steps.iter().any(|step| step.contains("polls_by_article (article_id=?)")), "{steps:?}");
     }
 }

@@ -281,6 +281,16 @@ impl Store {
         }
     }
 
+    /// A COUNT(*) that grows with what it counts: on sqlx (its own thread on
+    /// SQLite), so it does not hold up a runtime thread the way a small read may.
+    pub async fn count(&self, sql: &str, args: &[Arg<'_>]) -> Result<i64, StoreError> {
+        let total = match self.pool() {
+            Pool::Sqlite(pool) => bind_args!(sqlx::query_scalar::<_, i64>(sql), args).fetch_one(pool).await?,
+            Pool::Postgres(pool) => bind_args!(sqlx::query_scalar::<_, i64>(sql), args).fetch_one(pool).await?,
+        };
+        Ok(total)
+    }
+
     /// Every row of a bounded read.
     pub async fn read_all<T: ReadRow>(&self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>, StoreError> {
         self.read(sql, args, usize::MAX).await
@@ -300,6 +310,21 @@ impl Store {
             (Pool::Postgres(pool), _) => fetch!(pool, sql, args, limit),
         }
     }
+}
+
+/// The steps of SQLite's plan for `sql` with `args`, on a new empty site:
+/// for the tests that keep render queries off indexes spanning the site.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) async fn sqlite_query_plan(sql: &str, args: &[Arg<'_>]) -> Vec<String> {
+    let folder = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(&folder.path().join("khabar.db")).await.unwrap();
+    let Pool::Sqlite(pool) = store.pool() else { unreachable!("a SQLite store") };
+    let explain = format!("EXPLAIN QUERY PLAN {sql}");
+    let query = bind_args!(sqlx::query_as::<_, (i64, i64, i64, String)>(&explain), args);
+    let plan = query.fetch_all(pool).await.unwrap().into_iter().map(|step| step.3).collect();
+    store.close().await;
+    plan
 }
 
 #[cfg(test)]
